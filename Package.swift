@@ -1,0 +1,68 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+let package = Package(
+    name: "SignalCartel",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "CartelCore", targets: ["CartelCore"]),
+        .executable(name: "website", targets: ["website"]),
+        .executable(name: "trading-engine", targets: ["trading-engine"]),
+        .executable(name: "market-data", targets: ["market-data"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-configuration", from: "1.4.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+    ],
+    targets: [
+        .target(
+            name: "CartelCore",
+            dependencies: [
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Configuration", package: "swift-configuration"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(name: "website", dependencies: ["CartelCore"], swiftSettings: swiftSettings),
+        .executableTarget(name: "trading-engine", dependencies: ["CartelCore"], swiftSettings: swiftSettings),
+        .executableTarget(name: "market-data", dependencies: ["CartelCore"], swiftSettings: swiftSettings),
+        // A helper process for the multi-process storage test: writes through SQLiteStorage.
+        .executableTarget(
+            name: "cartel-storage-writer",
+            dependencies: ["CartelCore"],
+            path: "Tests/StorageWriter",
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "TestSupport",
+            dependencies: [
+                "CartelCore",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ],
+            path: "Tests/TestSupport",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "CartelCoreTests",
+            dependencies: [
+                "CartelCore",
+                "TestSupport",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

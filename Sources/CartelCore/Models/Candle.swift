@@ -1,0 +1,32 @@
+import Foundation
+
+/// One OHLC candle as Kraken reports it. Prices and volumes are exact decimals.
+public struct Candle: Sendable, Equatable {
+    public var pair: String
+    public var intervalMinutes: Int
+    /// Start of the candle's interval (UTC).
+    public var openTime: Date
+    public var open: Decimal
+    public var high: Decimal
+    public var low: Decimal
+    public var close: Decimal
+    public var vwap: Decimal
+    public var volume: Decimal
+    public var tradeCount: Int
+
+    public init(
+        pair: String, intervalMinutes: Int, openTime: Date, open: Decimal, high: Decimal,
+        low: Decimal, close: Decimal, vwap: Decimal, volume: Decimal, tradeCount: Int
+    ) {
+        self.pair = pair
+        self.intervalMinutes = intervalMinutes
+        self.openTime = openTime
+        self.open = open
+        self.high = high
+        self.low = low
+        self.close = close
+        self.vwap = vwap
+        self.volume = volume
+        self.tradeCount = tradeCount
+    }
+}

@@ -1,0 +1,91 @@
+import Foundation
+import GRDB
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// ``Storage`` on one SQLite file through GRDB's `DatabasePool` (WAL): many readers, one writer
+/// per process, and several processes writing the same file safely — every write transaction is
+/// `BEGIN IMMEDIATE` and waits up to `busyTimeout` for the lock instead of failing with
+/// `SQLITE_BUSY`.
+public final class SQLiteStorage: Storage {
+    public let path: String
+    let pool: DatabasePool
+
+    /// Opens (creating directories and the file when needed) and migrates the database.
+    ///
+    /// Migration is serialised across processes with an exclusive `flock` on `PATH.lock`, so
+    /// services started together never race to create the schema.
+    public init(path: String, busyTimeout: TimeInterval = 30) throws {
+        self.path = path
+        let directory = (path as NSString).deletingLastPathComponent
+        do {
+            if !directory.isEmpty {
+                try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            }
+            var configuration = Configuration()
+            configuration.busyMode = .timeout(busyTimeout)
+            configuration.prepareDatabase { db in
+                try db.execute(sql: "PRAGMA synchronous = NORMAL")
+            }
+            pool = try DatabasePool(path: path, configuration: configuration)
+        } catch {
+            throw StorageError(.unavailable, "cannot open SQLite database at \(path): \(error)")
+        }
+        try Self.withFileLock(path + ".lock") {
+            try SQLiteSchema.migrator.migrate(pool)
+        }
+    }
+
+    /// Opens the database named by a ``DatabaseLocation``.
+    public convenience init(location: DatabaseLocation) throws {
+        try self.init(path: location.absolutePath())
+    }
+
+    public func ping() async throws {
+        _ = try await pool.read { db in try Int.fetchOne(db, sql: "SELECT 1 FROM service_heartbeats LIMIT 1") }
+    }
+
+    /// Names of the tables the migrations created (for diagnostics and tests).
+    public func tableNames() async throws -> [String] {
+        try await pool.read { db in
+            try String.fetchAll(db, sql: """
+                SELECT name FROM sqlite_master
+                WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name != 'grdb_migrations'
+                ORDER BY name
+                """)
+        }
+    }
+
+    /// The identifiers of applied migrations, oldest first.
+    public func appliedMigrations() async throws -> [String] {
+        try await pool.read { db in try SQLiteSchema.migrator.appliedMigrations(db) }
+    }
+
+    /// Runs a read-only SQL query (tooling and tests); values come back as text.
+    public func query(_ sql: String) async throws -> [[String?]] {
+        try await pool.read { db in
+            try Row.fetchAll(db, sql: sql).map { row in
+                row.databaseValues.map { value in
+                    value.isNull ? nil : String(describing: value.storage.value ?? "")
+                }
+            }
+        }
+    }
+
+    static func withFileLock<T>(_ lockPath: String, _ body: () throws -> T) throws -> T {
+        let fd = open(lockPath, O_CREAT | O_RDWR | O_CLOEXEC, 0o644)
+        guard fd >= 0 else {
+            throw StorageError(.unavailable, "cannot create lock file \(lockPath): errno \(errno)")
+        }
+        defer { close(fd) }
+        while flock(fd, LOCK_EX) != 0 {
+            if errno != EINTR {
+                throw StorageError(.unavailable, "cannot lock \(lockPath): errno \(errno)")
+            }
+        }
+        defer { flock(fd, LOCK_UN) }
+        return try body()
+    }
+}
