@@ -1,0 +1,291 @@
+# shellcheck shell=bash
+# Shared logic of SignalCartel's operations scripts: settings, PID files, logs, start/stop.
+# Source it from a script under scripts/; it is not meant to be run.
+
+SC_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+SC_SERVICES=(website trading-engine market-data)
+
+if [[ -t 1 && -z ${NO_COLOR:-} ]]; then
+    SC_RED=$'\e[31m' SC_GREEN=$'\e[32m' SC_YELLOW=$'\e[33m' SC_RESET=$'\e[0m'
+else
+    SC_RED="" SC_GREEN="" SC_YELLOW="" SC_RESET=""
+fi
+
+log() { printf '%s\n' "$*"; }
+ok() { printf '%s%s%s\n' "$SC_GREEN" "$*" "$SC_RESET"; }
+warn() { printf '%swarning:%s %s\n' "$SC_YELLOW" "$SC_RESET" "$*" >&2; }
+err() { printf '%serror:%s %s\n' "$SC_RED" "$SC_RESET" "$*" >&2; }
+die() { err "$*"; exit 1; }
+
+# Absolute form of a path; relative paths are taken against the repository root.
+sc_abs() {
+    if [[ $1 == /* ]]; then printf '%s\n' "$1"; else printf '%s\n' "$SC_ROOT/$1"; fi
+}
+
+# Exports KEY=VALUE lines of .env (or $SIGNALCARTEL_ENV_FILE) without executing them as shell.
+# Variables already set in the environment win over the file.
+sc_load_env() {
+    local file=${SIGNALCARTEL_ENV_FILE:-$SC_ROOT/.env} line key value n=0
+    [[ -f $file ]] || return 0
+    while IFS= read -r line || [[ -n $line ]]; do
+        n=$((n + 1))
+        line=${line%$'\r'}
+        [[ $line =~ ^[[:space:]]*(#|$) ]] && continue
+        [[ $line =~ ^[[:space:]]*(export[[:space:]]+)?([A-Za-z_][A-Za-z0-9_]*)=(.*)$ ]] ||
+            die "$file line $n: expected KEY=VALUE"
+        key=${BASH_REMATCH[2]}
+        value=${BASH_REMATCH[3]}
+        if [[ $value =~ ^\"(.*)\"[[:space:]]*$ || $value =~ ^\'(.*)\'[[:space:]]*$ ]]; then
+            value=${BASH_REMATCH[1]}
+        else
+            value=${value%%[[:space:]]#*}
+            value=${value%"${value##*[![:space:]]}"}
+        fi
+        [[ -n ${!key+x} ]] || export "$key=$value"
+    done <"$file"
+}
+
+sc_require_number() { # NAME VALUE
+    [[ $2 =~ ^[0-9]+$ ]] || die "$1='$2' is invalid: expected a whole number"
+}
+
+# Loads settings, resolves directories and exports what the services read.
+sc_init() {
+    sc_load_env
+    cd "$SC_ROOT" || die "cannot enter $SC_ROOT"
+    PID_DIR=$(sc_abs "${SIGNALCARTEL_PID_DIR:-/tmp}")
+    LOG_DIR=$(sc_abs "${SIGNALCARTEL_LOG_DIR:-logs}")
+    BIN_DIR=$(sc_abs "${SIGNALCARTEL_BIN_DIR:-.build/release}")
+    START_TIMEOUT=${START_TIMEOUT:-30}
+    STOP_TIMEOUT=${STOP_TIMEOUT:-10}
+    LOG_MAX_MB=${LOG_MAX_MB:-50}
+    LOG_KEEP=${LOG_KEEP:-5}
+    WEBSITE_HOST=${WEBSITE_HOST:-127.0.0.1}
+    WEBSITE_PORT=${WEBSITE_PORT:-3001}
+    DATABASE_URL=${DATABASE_URL:-sqlite:data/signalcartel.sqlite}
+    local name
+    for name in START_TIMEOUT STOP_TIMEOUT LOG_MAX_MB LOG_KEEP WEBSITE_PORT; do
+        sc_require_number "$name" "${!name}"
+    done
+    export WEBSITE_HOST WEBSITE_PORT DATABASE_URL
+    mkdir -p "$PID_DIR" "$LOG_DIR" || die "cannot create $PID_DIR or $LOG_DIR"
+}
+
+sc_check_service() {
+    case $1 in
+    website | trading-engine | market-data) ;;
+    *) die "unknown service '$1' (expected one of: ${SC_SERVICES[*]})" ;;
+    esac
+}
+
+sc_pidfile() {
+    case $1 in
+    trading-engine) printf '%s\n' "$PID_DIR/signalcartel-trading.pid" ;;
+    *) printf '%s\n' "$PID_DIR/signalcartel-$1.pid" ;;
+    esac
+}
+sc_logfile() { printf '%s\n' "$LOG_DIR/$1.log"; }
+sc_bin() { printf '%s\n' "$BIN_DIR/$1"; }
+
+# True when PID is a live process (not a zombie).
+sc_alive() {
+    local stat
+    kill -0 "$1" 2>/dev/null || return 1
+    stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 0
+    stat=${stat##*) }
+    [[ ${stat:0:1} != Z ]]
+}
+
+# True when PID runs this service's binary (guards against a reused PID).
+sc_is_our_binary() {
+    local exe want
+    exe=$(readlink "/proc/$1/exe" 2>/dev/null) || return 1
+    exe=${exe% (deleted)}
+    want=$(readlink -f "$(sc_bin "$2")" 2>/dev/null) || want=$(sc_bin "$2")
+    [[ $exe == "$want" ]]
+}
+
+# Sets SC_STATE (none | running | dead | reused | invalid) and SC_PID for a service.
+sc_pid_state() {
+    local file pid
+    file=$(sc_pidfile "$1")
+    SC_PID=""
+    if [[ ! -f $file ]]; then SC_STATE=none; return; fi
+    pid=$(tr -d '[:space:]' <"$file" 2>/dev/null || true)
+    if [[ ! $pid =~ ^[1-9][0-9]*$ ]]; then SC_STATE=invalid; return; fi
+    SC_PID=$pid
+    if ! sc_alive "$pid"; then
+        SC_STATE=dead
+    elif sc_is_our_binary "$pid" "$1"; then
+        SC_STATE=running
+    else
+        SC_STATE=reused
+    fi
+}
+
+# Rotates a log over LOG_MAX_MB, keeping LOG_KEEP numbered copies (file.1 is the newest).
+sc_rotate_log() {
+    local file=$1 size i
+    [[ -f $file ]] || return 0
+    size=$(stat -c %s "$file")
+    ((size > LOG_MAX_MB * 1024 * 1024)) || return 0
+    if ((LOG_KEEP == 0)); then
+        rm -f "$file"
+        return 0
+    fi
+    rm -f "$file.$LOG_KEEP"
+    for ((i = LOG_KEEP - 1; i >= 1; i--)); do
+        if [[ -f $file.$i ]]; then mv "$file.$i" "$file.$((i + 1))"; fi
+    done
+    mv "$file" "$file.1"
+    log "rotated $file (over ${LOG_MAX_MB} MB)"
+}
+
+# Builds the release binaries when the default binary directory lacks them.
+sc_ensure_binary() {
+    local bin
+    bin=$(sc_bin "$1")
+    [[ -x $bin ]] && return 0
+    if [[ $BIN_DIR != "$SC_ROOT/.build/release" ]]; then
+        die "$bin not found (SIGNALCARTEL_BIN_DIR=$BIN_DIR); build it or unset SIGNALCARTEL_BIN_DIR"
+    fi
+    command -v swift >/dev/null || die "$bin not found and no swift toolchain to build it"
+    log "building release binaries (the first build takes several minutes)..."
+    (cd "$SC_ROOT" && swift build -c release --product website &&
+        swift build -c release --product trading-engine &&
+        swift build -c release --product market-data) || die "release build failed"
+    [[ -x $bin ]] || die "$bin still missing after the build"
+}
+
+# Prints who listens on a TCP port (empty when nobody or unknown).
+sc_port_holder() {
+    command -v ss >/dev/null || return 0
+    ss -ltnpH "sport = :$1" 2>/dev/null | grep -o 'users:(([^)]*))' | head -n 1 || true
+}
+
+sc_port_busy() {
+    if command -v ss >/dev/null; then
+        [[ -n $(ss -ltnH "sport = :$1" 2>/dev/null) ]]
+    else
+        (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+    fi
+}
+
+# The address the health check uses for the website.
+sc_website_url() {
+    local host=$WEBSITE_HOST
+    case $host in 0.0.0.0 | "*" | "") host=127.0.0.1 ;; :: | "[::]") host="[::1]" ;; esac
+    printf 'http://%s:%s\n' "$host" "$WEBSITE_PORT"
+}
+
+# HTTP status of /api/health ("000" when nothing answers).
+sc_website_health_code() {
+    curl -s -o /dev/null -w '%{http_code}' --max-time "${1:-2}" "$(sc_website_url)/api/health" || true
+}
+
+# True once a service is healthy: website answers /api/health with 200; the others have
+# written a heartbeat from this very PID.
+sc_is_healthy() { # SERVICE PID
+    case $1 in
+    website) [[ $(sc_website_health_code 1) == 200 ]] ;;
+    *) "$(sc_bin "$1")" status --pid "$2" >/dev/null 2>&1 ;;
+    esac
+}
+
+sc_wait_healthy() { # SERVICE PID
+    local deadline=$((SECONDS + START_TIMEOUT))
+    while ((SECONDS <= deadline)); do
+        sc_alive "$2" || return 1
+        sc_is_healthy "$1" "$2" && return 0
+        sleep 0.1
+    done
+    return 1
+}
+
+sc_start() {
+    local svc=$1 bin pidfile logfile pid holder
+    sc_check_service "$svc"
+    bin=$(sc_bin "$svc")
+    pidfile=$(sc_pidfile "$svc")
+    logfile=$(sc_logfile "$svc")
+    sc_pid_state "$svc"
+    case $SC_STATE in
+    running)
+        log "$svc already running (PID $SC_PID)"
+        return 0
+        ;;
+    dead) log "$svc: removing stale PID file $pidfile (PID $SC_PID is not running)" ;;
+    reused) log "$svc: removing stale PID file $pidfile (PID $SC_PID is another program now)" ;;
+    invalid) log "$svc: removing stale PID file $pidfile (it holds no PID)" ;;
+    esac
+    rm -f "$pidfile"
+    sc_ensure_binary "$svc"
+    if [[ $svc == website ]] && sc_port_busy "$WEBSITE_PORT"; then
+        holder=$(sc_port_holder "$WEBSITE_PORT")
+        err "port $WEBSITE_PORT is already in use${holder:+ by $holder}; stop it or set WEBSITE_PORT"
+        return 1
+    fi
+    sc_rotate_log "$logfile"
+    setsid nohup "$bin" >>"$logfile" 2>&1 </dev/null &
+    pid=$!
+    printf '%s\n' "$pid" >"$pidfile.tmp" && mv -f "$pidfile.tmp" "$pidfile"
+    if sc_wait_healthy "$svc" "$pid"; then
+        ok "$svc started (PID $pid, log $logfile)"
+        return 0
+    fi
+    if sc_alive "$pid"; then
+        err "$svc did not become healthy within ${START_TIMEOUT}s; last 20 log lines of $logfile:"
+    else
+        err "$svc exited during start-up; last 20 log lines of $logfile:"
+    fi
+    tail -n 20 "$logfile" >&2
+    sc_stop "$svc" >/dev/null
+    rm -f "$pidfile"
+    return 1
+}
+
+sc_stop() {
+    local svc=$1 pidfile pid deadline
+    sc_check_service "$svc"
+    pidfile=$(sc_pidfile "$svc")
+    sc_pid_state "$svc"
+    case $SC_STATE in
+    none)
+        log "$svc not running"
+        return 0
+        ;;
+    dead | invalid | reused)
+        log "$svc not running (removing stale PID file $pidfile)"
+        rm -f "$pidfile"
+        return 0
+        ;;
+    esac
+    pid=$SC_PID
+    kill -TERM "$pid" 2>/dev/null || true
+    deadline=$((SECONDS + STOP_TIMEOUT))
+    while sc_alive "$pid" && ((SECONDS < deadline)); do sleep 0.1; done
+    if sc_alive "$pid"; then
+        warn "$svc (PID $pid) still running after ${STOP_TIMEOUT}s; sending SIGKILL"
+        kill -KILL "$pid" 2>/dev/null || true
+        deadline=$((SECONDS + 5))
+        while sc_alive "$pid" && ((SECONDS < deadline)); do sleep 0.1; done
+    fi
+    if sc_alive "$pid"; then
+        err "$svc (PID $pid) survived SIGKILL; PID file kept"
+        return 1
+    fi
+    rm -f "$pidfile"
+    log "$svc stopped"
+}
+
+# Escapes a string for a JSON string literal.
+sc_json_string() {
+    local s=$1
+    s=${s//\\/\\\\}
+    s=${s//\"/\\\"}
+    s=${s//$'\t'/\\t}
+    s=${s//$'\r'/\\r}
+    s=${s//$'\n'/\\n}
+    s=$(printf '%s' "$s" | tr -d '\000-\010\013\014\016-\037')
+    printf '"%s"' "$s"
+}

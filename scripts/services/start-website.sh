@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Starts the website service in the background (PID file, log, health wait).
+set -euo pipefail
+# shellcheck source=../lib/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/common.sh"
+sc_init
+sc_start website
