@@ -1,1 +1,89 @@
+import CartelCore
+import Logging
 import Testing
+
+@Suite struct ConfigurationTests {
+    @Test func defaultsApplyWhenNothingIsSet() throws {
+        let config = try WebsiteConfiguration(settings: .values([:]))
+        #expect(config.host == "127.0.0.1")
+        #expect(config.port == 3001)
+        #expect(config.service.database == .sqlite(path: "data/signalcartel.sqlite"))
+        #expect(config.service.heartbeatSeconds == 5)
+        #expect(config.service.memoryBudgetMB == 1024)
+        #expect(config.service.logLevel == .info)
+        #expect(try ServiceConfiguration(service: .tradingEngine, settings: .values([:])).memoryBudgetMB == 2048)
+        #expect(try ServiceConfiguration(service: .marketData, settings: .values([:])).memoryBudgetMB == 1024)
+    }
+
+    @Test func environmentValuesOverrideDefaults() throws {
+        let config = try WebsiteConfiguration(settings: .values([
+            "WEBSITE_HOST": "0.0.0.0", "WEBSITE_PORT": "8080", "DATABASE_URL": "sqlite:///var/lib/sc/db.sqlite",
+            "HEARTBEAT_SECONDS": "2", "WEBSITE_MAX_MEMORY_MB": "64", "LOG_LEVEL": "DEBUG",
+        ]))
+        #expect(config.host == "0.0.0.0")
+        #expect(config.port == 8080)
+        #expect(config.service.database == .sqlite(path: "/var/lib/sc/db.sqlite"))
+        #expect(config.service.heartbeatSeconds == 2)
+        #expect(config.service.memoryBudgetMB == 64)
+        #expect(config.service.logLevel == .debug)
+    }
+
+    @Test func eachServiceReadsItsOwnMemoryBudget() throws {
+        let settings = Settings.values(["TRADING_MAX_MEMORY_MB": "300", "MARKET_DATA_MAX_MEMORY_MB": "200"])
+        #expect(try ServiceConfiguration(service: .tradingEngine, settings: settings).memoryBudgetMB == 300)
+        #expect(try ServiceConfiguration(service: .marketData, settings: settings).memoryBudgetMB == 200)
+        #expect(try ServiceConfiguration(service: .website, settings: settings).memoryBudgetMB == 1024)
+    }
+
+    @Test(arguments: ["abc", "0", "65536", "-1", "80.5"])
+    func invalidPortIsRejectedNamingTheVariable(_ value: String) {
+        #expect(throws: ConfigurationError(
+            key: "WEBSITE_PORT", value: value, expected: "a whole number from 1 to 65535")
+        ) {
+            try WebsiteConfiguration(settings: .values(["WEBSITE_PORT": value]))
+        }
+    }
+
+    @Test func invalidHeartbeatIsRejected() {
+        let error = #expect(throws: ConfigurationError.self) {
+            try ServiceConfiguration(service: .marketData, settings: .values(["HEARTBEAT_SECONDS": "0"]))
+        }
+        #expect(error?.key == "HEARTBEAT_SECONDS")
+        #expect(error?.description.contains("HEARTBEAT_SECONDS='0'") == true)
+    }
+
+    @Test func unknownLogLevelIsRejected() {
+        let error = #expect(throws: ConfigurationError.self) {
+            try ServiceConfiguration(service: .website, settings: .values(["LOG_LEVEL": "loud"]))
+        }
+        #expect(error?.key == "LOG_LEVEL")
+        #expect(error?.expected.contains("debug") == true)
+    }
+
+    @Test func unsupportedDatabaseIsRejectedWithoutEchoingThePassword() {
+        let error = #expect(throws: ConfigurationError.self) {
+            try ServiceConfiguration(
+                service: .website, settings: .values(["DATABASE_URL": "postgres://trader:hunter2@db/cartel"]))
+        }
+        #expect(error?.key == "DATABASE_URL")
+        #expect(error?.description.contains("hunter2") == false)
+        #expect(error?.description.contains("trader:***@db") == true)
+    }
+
+    @Test(arguments: ["sqlite:", "sqlite://", "sqlite:data/", "mysql://x", "data.sqlite"])
+    func malformedDatabaseURLIsRejected(_ url: String) {
+        #expect(throws: ConfigurationError.self) { try DatabaseLocation.parse(url) }
+    }
+
+    @Test func relativeSQLitePathResolvesAgainstTheBase() throws {
+        let location = try DatabaseLocation.parse("sqlite:data/x.sqlite")
+        #expect(location.absolutePath(relativeTo: "/srv/cartel") == "/srv/cartel/data/x.sqlite")
+        #expect(try DatabaseLocation.parse("sqlite:/abs/y.sqlite").absolutePath(relativeTo: "/srv") == "/abs/y.sqlite")
+    }
+
+    @Test func blankValuesTakeTheDefault() throws {
+        let config = try WebsiteConfiguration(settings: .values(["WEBSITE_PORT": "  ", "WEBSITE_HOST": ""]))
+        #expect(config.port == 3001)
+        #expect(config.host == "127.0.0.1")
+    }
+}
