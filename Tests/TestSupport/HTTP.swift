@@ -4,7 +4,7 @@ import Foundation
 public enum HTTP {
     public static func get(_ url: String) async throws -> (status: Int, body: String) {
         let result = try await ProcessRunner.run(
-            "/usr/bin/env", ["curl", "-s", "--max-time", "5", "-w", "\n%{http_code}", url], timeout: 10)
+            "/usr/bin/curl", ["-s", "--max-time", "5", "-w", "\n%{http_code}", url], timeout: 10)
         let lines = result.stdout.split(separator: "\n", omittingEmptySubsequences: false)
         let status = Int(lines.last ?? "") ?? 0
         return (status, lines.dropLast().joined(separator: "\n"))
