@@ -45,6 +45,33 @@ sc_load_env() {
     done <"$file"
 }
 
+# Debian packages the scripts use at run time, and those a build needs.
+SC_RUNTIME_PACKAGES=(curl procps iproute2 util-linux)
+SC_BUILD_PACKAGES=(libsqlite3-dev)
+# shellcheck disable=SC2034 # used by scripts/test.sh and .ci/run
+SC_TEST_PACKAGES=(libsqlite3-dev sqlite3 shellcheck curl procps iproute2 util-linux)
+
+# Installs the Debian packages that are missing (as root, or through sudo); elsewhere says what
+# to install and fails. On a system without dpkg it trusts the caller and returns.
+sc_ensure_packages() {
+    local package missing=()
+    command -v dpkg-query >/dev/null || return 0
+    for package in "$@"; do
+        dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" ||
+            missing+=("$package")
+    done
+    ((${#missing[@]} > 0)) || return 0
+    local as_root=(env DEBIAN_FRONTEND=noninteractive)
+    if ((EUID != 0)); then
+        command -v sudo >/dev/null || die "missing packages: ${missing[*]} (run: apt-get install ${missing[*]})"
+        as_root=(sudo env DEBIAN_FRONTEND=noninteractive)
+    fi
+    log "installing missing packages: ${missing[*]}"
+    if ! "${as_root[@]}" apt-get update -qq || ! "${as_root[@]}" apt-get install -y -qq "${missing[@]}" >/dev/null; then
+        die "could not install: ${missing[*]}"
+    fi
+}
+
 sc_require_number() { # NAME VALUE
     [[ $2 =~ ^[0-9]+$ ]] || die "$1='$2' is invalid: expected a whole number"
 }
@@ -150,6 +177,7 @@ sc_ensure_binary() {
         die "$bin not found (SIGNALCARTEL_BIN_DIR=$BIN_DIR); build it or unset SIGNALCARTEL_BIN_DIR"
     fi
     command -v swift >/dev/null || die "$bin not found and no swift toolchain to build it"
+    sc_ensure_packages "${SC_BUILD_PACKAGES[@]}"
     log "building release binaries (the first build takes several minutes)..."
     (cd "$SC_ROOT" && swift build -c release --product website &&
         swift build -c release --product trading-engine &&
@@ -219,6 +247,7 @@ sc_start() {
     invalid) log "$svc: removing stale PID file $pidfile (it holds no PID)" ;;
     esac
     rm -f "$pidfile"
+    sc_ensure_packages "${SC_RUNTIME_PACKAGES[@]}"
     sc_ensure_binary "$svc"
     if [[ $svc == website ]] && sc_port_busy "$WEBSITE_PORT"; then
         holder=$(sc_port_holder "$WEBSITE_PORT")

@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# Benchmark: time from `start-server-decoupled.sh minimal` to healthy (built binaries), and the
+# resident memory of each idle service, in an isolated sandbox (own PID dir, logs, database and
+# a free port; your running installation is not touched).
+# Usage: benchmarks/startup-memory.sh [RUNS] [IDLE_SECONDS]   (defaults 5 and 60)
+# Baselines measured in the same run: the bare exec of the same binaries (`--version`) for the
+# start-up time, and each service's own memory 5 s after start for the idle figure.
+set -euo pipefail
+# shellcheck source=../scripts/lib/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../scripts/lib/common.sh"
+
+runs=${1:-5}
+idle=${2:-60}
+sc_require_number RUNS "$runs"
+sc_require_number IDLE_SECONDS "$idle"
+((idle >= 5)) || die "IDLE_SECONDS must be at least 5"
+
+sandbox=$(mktemp -d /tmp/signalcartel-bench.XXXXXX)
+port=39101
+while sc_port_busy "$port"; do port=$((port + 1)); done
+export SIGNALCARTEL_ENV_FILE="$sandbox/none.env" SIGNALCARTEL_PID_DIR="$sandbox/pids"
+export SIGNALCARTEL_LOG_DIR="$sandbox/logs" DATABASE_URL="sqlite:$sandbox/bench.sqlite"
+export WEBSITE_PORT=$port NO_COLOR=1
+scripts=$SC_ROOT/scripts
+cleanup() {
+    "$scripts/stop-server.sh" >/dev/null 2>&1 || true
+    rm -rf "$sandbox"
+}
+trap cleanup EXIT
+sc_init
+
+for svc in website trading-engine market-data; do sc_ensure_binary "$svc"; done
+now_ms() { echo $(($(date +%s%N) / 1000000)); }
+median() { sort -n | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
+rss_mb() { awk '/^VmRSS:/ {printf "%.1f", $2 / 1024}' "/proc/$1/status"; }
+
+cpu=$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)
+mem=$(awk '/^MemTotal:/ {printf "%.1f GiB", $2 / 1048576}' /proc/meminfo)
+echo "machine: $(uname -srm), $(nproc) cores, ${cpu:-unknown CPU}, $mem"
+echo "binaries: $BIN_DIR"
+echo
+
+starts=() bare=()
+for ((i = 1; i <= runs; i++)); do
+    t0=$(now_ms)
+    "$scripts/start-server-decoupled.sh" minimal >/dev/null || die "start failed; see $LOG_DIR"
+    starts+=($(($(now_ms) - t0)))
+    "$scripts/stop-server.sh" >/dev/null
+    t0=$(now_ms)
+    "$BIN_DIR/trading-engine" --version >/dev/null
+    "$BIN_DIR/website" --version >/dev/null
+    bare+=($(($(now_ms) - t0)))
+done
+start_ms=$(printf '%s\n' "${starts[@]}" | median)
+bare_ms=$(printf '%s\n' "${bare[@]}" | median)
+echo "start-up, minimal (trading-engine + website) to healthy, median of $runs:"
+printf '  ours:     %s ms   (runs: %s)\n' "$start_ms" "${starts[*]}"
+printf '  baseline: %s ms   bare exec of both binaries (--version)\n' "$bare_ms"
+awk -v a="$start_ms" -v b="$bare_ms" 'BEGIN {printf "  ratio:    %.1fx baseline; goal <= 1500 ms: %s\n", a / b, (a <= 1500) ? "met" : "NOT met"}'
+echo
+
+"$scripts/start-server-decoupled.sh" standard >/dev/null || die "start failed; see $LOG_DIR"
+sleep 5
+declare -A early
+for svc in website trading-engine market-data; do
+    sc_pid_state "$svc"
+    early[$svc]=$(rss_mb "$SC_PID")
+done
+sleep $((idle - 5))
+echo "resident memory of each idle service (standard mode), after 5 s and after $idle s:"
+worst=0
+for svc in website trading-engine market-data; do
+    sc_pid_state "$svc"
+    [[ $SC_STATE == running ]] || die "$svc died while idle; see $(sc_logfile "$svc")"
+    late=$(rss_mb "$SC_PID")
+    awk -v s="$svc" -v e="${early[$svc]}" -v l="$late" 'BEGIN {
+        printf "  %-15s %6.1f MB -> %6.1f MB   growth %.2fx; goal <= 30 MB: %s\n", s, e, l, l / e, (l <= 30) ? "met" : "NOT met"}'
+    worst=$(awk -v w="$worst" -v l="$late" 'BEGIN {print (l > w) ? l : w}')
+done
+echo "  largest: $worst MB"

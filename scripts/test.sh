@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Runs every check: shellcheck on the scripts, one debug build, then the Swift Testing suite
+# (the script tests drive the debug binaries of that same build).
+set -euo pipefail
+# shellcheck source=lib/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
+cd "$SC_ROOT"
+
+sc_ensure_packages "${SC_TEST_PACKAGES[@]}"
+mapfile -t scripts < <(find scripts .ci benchmarks -type f \( -name '*.sh' -o -name run \) | sort)
+shellcheck -x "${scripts[@]}"
+ok "shellcheck: ${#scripts[@]} scripts clean"
+
+swift build --build-tests
+# The script tests start real services: keep them off a developer's running installation.
+unset SIGNALCARTEL_BIN_DIR
+swift test --skip-build "$@"
