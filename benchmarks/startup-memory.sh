@@ -33,6 +33,10 @@ for svc in website trading-engine market-data; do sc_ensure_binary "$svc"; done
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
 median() { sort -n | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
 rss_mb() { awk '/^VmRSS:/ {printf "%.1f", $2 / 1024}' "/proc/$1/status"; }
+# Anonymous resident memory (heap, stacks): what grows when a service leaks.
+anon_mb() { awk '/^RssAnon:/ {printf "%.1f", $2 / 1024}' "/proc/$1/status"; }
+# Proportional set size: shared library pages divided among the processes that map them.
+pss_mb() { awk '/^Pss:/ {printf "%.1f", $2 / 1024}' "/proc/$1/smaps_rollup"; }
 
 cpu=$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)
 mem=$(awk '/^MemTotal:/ {printf "%.1f GiB", $2 / 1048576}' /proc/meminfo)
@@ -61,20 +65,25 @@ echo
 
 "$scripts/start-server-decoupled.sh" standard >/dev/null || die "start failed; see $LOG_DIR"
 sleep 5
-declare -A early
+declare -A early early_anon
 for svc in website trading-engine market-data; do
     sc_pid_state "$svc"
     early[$svc]=$(rss_mb "$SC_PID")
+    early_anon[$svc]=$(anon_mb "$SC_PID")
 done
 sleep $((idle - 5))
-echo "resident memory of each idle service (standard mode), after 5 s and after $idle s:"
+echo "resident memory of each idle service (standard mode), after 5 s -> after $idle s:"
+printf '  %-15s %-22s %-22s %-9s %s\n' service "RSS (MB)" "anonymous (MB)" "PSS (MB)" "goal RSS <= 30 MB"
 worst=0
 for svc in website trading-engine market-data; do
     sc_pid_state "$svc"
     [[ $SC_STATE == running ]] || die "$svc died while idle; see $(sc_logfile "$svc")"
     late=$(rss_mb "$SC_PID")
-    awk -v s="$svc" -v e="${early[$svc]}" -v l="$late" 'BEGIN {
-        printf "  %-15s %6.1f MB -> %6.1f MB   growth %.2fx; goal <= 30 MB: %s\n", s, e, l, l / e, (l <= 30) ? "met" : "NOT met"}'
+    awk -v s="$svc" -v e="${early[$svc]}" -v l="$late" -v ea="${early_anon[$svc]}" -v la="$(anon_mb "$SC_PID")" \
+        -v p="$(pss_mb "$SC_PID")" 'BEGIN {
+        printf "  %-15s %5.1f -> %5.1f (%.2fx)  %5.1f -> %5.1f (%.2fx)  %-9.1f %s\n",
+            s, e, l, l / e, ea, la, la / ea, p, (l <= 30) ? "met" : "NOT met"}'
     worst=$(awk -v w="$worst" -v l="$late" 'BEGIN {print (l > w) ? l : w}')
 done
-echo "  largest: $worst MB"
+echo "  largest RSS: $worst MB (RSS counts every code page a process touched, shared or not;"
+echo "  anonymous is the process's own heap and stacks; PSS shares library pages among processes)"
