@@ -1,0 +1,124 @@
+import CartelCore
+import Foundation
+import TestSupport
+import Testing
+
+@Suite struct KrakenDecodingTests {
+    func fixture(_ name: String) throws -> Data { try Fixtures.data("kraken/\(name)") }
+
+    @Test(arguments: ["kraken_public_Time.json", "kraken_public_Time.legacy-example.json"])
+    func timeDecodes(_ name: String) throws {
+        let time = try KrakenDecoding.decode(KrakenServerTime.self, from: fixture(name), endpoint: "Time")
+        #expect(time.unixtime > 1_500_000_000)
+        #expect(!time.rfc1123.isEmpty)
+    }
+
+    @Test func systemStatusDecodes() throws {
+        let status = try KrakenDecoding.decode(
+            KrakenSystemStatus.self, from: fixture("kraken_public_SystemStatus.json"), endpoint: "SystemStatus")
+        #expect(status.isOnline)
+    }
+
+    @Test func tickerDecodesWithExactDecimals() throws {
+        let tickers = try KrakenDecoding.decode(
+            KrakenTickers.self, from: fixture("kraken_public_Ticker.json"), endpoint: "Ticker")
+        let ticker = try #require(tickers["XXBTZUSD"])
+        #expect(ticker.ask == Decimal(string: "30300.1"))
+        #expect(ticker.bid == Decimal(string: "30300.0"))
+        #expect(ticker.last == Decimal(string: "30303.2"))
+        #expect(ticker.volume24h == Decimal(string: "4412.73601799"))
+        #expect(ticker.vwap24h == Decimal(string: "30689.13205"))
+        #expect(ticker.tradeCount24h == 38907)
+        #expect(ticker.openToday == Decimal(string: "30502.8"))
+    }
+
+    @Test(arguments: ["kraken_public_Ticker.legacy-example.json", "kraken_public_Ticker_XBTUSDT.ccxt-fixture.json"])
+    func otherTickerAnswersDecode(_ name: String) throws {
+        let tickers = try KrakenDecoding.decode(KrakenTickers.self, from: fixture(name), endpoint: "Ticker")
+        #expect(!tickers.isEmpty)
+        for ticker in tickers.values { #expect(ticker.ask >= ticker.bid) }
+    }
+
+    @Test func ohlcDecodesRowsAndLast() throws {
+        let ohlc = try KrakenDecoding.decode(KrakenOHLC.self, from: fixture("kraken_public_OHLC.json"), endpoint: "OHLC")
+        #expect(ohlc.pairKey == "XXBTZUSD")
+        #expect(ohlc.last == 1_688_672_160)
+        #expect(ohlc.rows.count >= 4)
+        let candle = ohlc.rows[0].candle(pair: "BTC/USD", intervalMinutes: 1)
+        #expect(candle.openTime == Date(timeIntervalSince1970: 1_688_671_200))
+        #expect(candle.open == Decimal(string: "30306.1"))
+        #expect(candle.volume == Decimal(string: "3.39243896"))
+        #expect(candle.tradeCount == 23)
+    }
+
+    @Test func theLegacyOHLCWithADuplicatedCandleDecodes() throws {
+        let ohlc = try KrakenDecoding.decode(
+            KrakenOHLC.self, from: fixture("kraken_public_OHLC.legacy-example.json"), endpoint: "OHLC")
+        #expect(ohlc.rows.count == 2)
+        #expect(ohlc.rows[0] == ohlc.rows[1])
+    }
+
+    @Test func assetPairsDecode() throws {
+        let pairs = try KrakenDecoding.decode(
+            [String: KrakenAssetPair].self, from: fixture("kraken_public_AssetPairs.json"), endpoint: "AssetPairs")
+        let btc = try #require(pairs["XXBTZUSD"])
+        #expect(btc.altname == "XBTUSD")
+        #expect(btc.lotDecimals == 8)
+        #expect(btc.ordermin == Decimal(string: "0.0001"))
+    }
+
+    @Test(arguments: Fixtures.names(in: "kraken", prefix: "kraken_error_"))
+    func everyErrorSampleThrowsItsClassifiedError(_ name: String) throws {
+        let messages = try #require(try Fixtures.json("kraken/\(name)")["error"] as? [String])
+        let expected: KrakenError.Kind = switch messages[0] {
+        case let m where m.hasPrefix("EAPI:Rate limit") || m.hasPrefix("EService:")
+            || m.hasPrefix("EGeneral:Temporary lockout") || m.hasPrefix("EAPI:Invalid nonce"): .retryLater
+        case let m where m.hasPrefix("EOrder:") || m.hasPrefix("EGeneral:Invalid arguments"): .orderRejected
+        default: .fixConfiguration
+        }
+        let error = #expect(throws: KrakenError.self) {
+            try KrakenDecoding.decode(KrakenTickers.self, from: fixture(name), endpoint: "Ticker")
+        }
+        #expect(error?.kind == expected, "\(name)")
+        #expect(error?.message.contains(messages[0]) == true)
+    }
+
+    @Test func theNamedErrorClassesMapAsDocumented() {
+        #expect(KrakenError.classify(["EAPI:Rate limit exceeded"])?.kind == .retryLater)
+        #expect(KrakenError.classify(["EService:Unavailable"])?.kind == .retryLater)
+        #expect(KrakenError.classify(["EAPI:Invalid key"])?.kind == .fixConfiguration)
+        #expect(KrakenError.classify(["EAPI:Invalid signature"])?.kind == .fixConfiguration)
+        #expect(KrakenError.classify(["EGeneral:Permission denied"])?.kind == .fixConfiguration)
+        #expect(KrakenError.classify(["EQuery:Unknown asset pair"])?.kind == .fixConfiguration)
+        #expect(KrakenError.classify(["EOrder:Insufficient funds"])?.kind == .orderRejected)
+        #expect(KrakenError.classify(["EGeneral:Invalid arguments:ordertype"])?.kind == .orderRejected)
+        #expect(KrakenError.classify(["WGeneral:Something"]) == nil)
+        #expect(KrakenError.classify([]) == nil)
+    }
+
+    @Test(arguments: [
+        "<html><body>502 Bad Gateway</body></html>", "", "{\"error\":[],\"result\":{\"XXBTZUSD\":{\"a\":[\"1\"",
+        "{\"error\":[],\"result\":{\"XXBTZUSD\":{\"a\":[\"abc\",\"1\",\"1\"]}}}", "null", "[1,2]",
+    ])
+    func malformedBodiesAreRetryLaterErrorsNeverCrashes(_ body: String) {
+        let error = #expect(throws: KrakenError.self) {
+            try KrakenDecoding.decode(KrakenTickers.self, from: Data(body.utf8), endpoint: "Ticker")
+        }
+        #expect(error?.kind == .retryLater)
+        #expect(error?.message.hasPrefix("Ticker: ") == true)
+    }
+
+    @Test func pairsMapBetweenUserNamesAndKrakenKeys() throws {
+        let pairs = try KrakenDecoding.decode(
+            [String: KrakenAssetPair].self, from: fixture("kraken_public_AssetPairs.json"), endpoint: "AssetPairs")
+        let directory = KrakenPairDirectory(pairs: pairs)
+        #expect(try directory.resolve("BTC/USD").key == "XXBTZUSD")
+        #expect(try directory.resolve("eth/btc").key == "XETHXXBT")
+        #expect(directory.userName(forKey: "XXBTZUSD") == "BTC/USD")
+        #expect(directory.userName(forKey: "XETHXXBT") == "ETH/BTC")
+        #expect(KrakenPairDirectory.commonAsset("XDG") == "DOGE")
+        #expect(KrakenPairDirectory.commonAsset("ZUSD") == "USD")
+        #expect(throws: KrakenError.self) { try directory.resolve("DOGE/USD") }
+        #expect(throws: KrakenError.self) { try directory.resolve("BTCUSD") }
+    }
+}

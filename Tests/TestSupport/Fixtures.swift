@@ -1,0 +1,24 @@
+import Foundation
+
+/// The real API answers in `../shared/fixtures` beside the repository (or `SIGNALCARTEL_FIXTURES`).
+public enum Fixtures {
+    public static var directory: String {
+        if let dir = ProcessInfo.processInfo.environment["SIGNALCARTEL_FIXTURES"], !dir.isEmpty { return dir }
+        return URL(fileURLWithPath: BuildProducts.repositoryRoot)
+            .deletingLastPathComponent().appendingPathComponent("shared/fixtures").path
+    }
+
+    public static func data(_ relative: String) throws -> Data {
+        try Data(contentsOf: URL(fileURLWithPath: "\(directory)/\(relative)"))
+    }
+
+    /// File names (without folder) in `fixtures/<folder>` that start with `prefix`.
+    public static func names(in folder: String, prefix: String) -> [String] {
+        let all = (try? FileManager.default.contentsOfDirectory(atPath: "\(directory)/\(folder)")) ?? []
+        return all.filter { $0.hasPrefix(prefix) && $0.hasSuffix(".json") }.sorted()
+    }
+
+    public static func json(_ relative: String) throws -> [String: Any] {
+        try JSONSerialization.jsonObject(with: data(relative)) as? [String: Any] ?? [:]
+    }
+}
