@@ -15,7 +15,7 @@ public struct KrakenSystemStatus: Decodable, Sendable, Equatable {
 }
 
 /// One tradable pair from `AssetPairs`.
-public struct KrakenAssetPair: Decodable, Sendable, Equatable {
+public struct KrakenAssetPair: Codable, Sendable, Equatable {
     public let altname: String
     public let wsname: String?
     public let base: String
@@ -41,6 +41,19 @@ public struct KrakenAssetPair: Decodable, Sendable, Equatable {
         lotDecimals = try c.decode(Int.self, forKey: .lotDecimals)
         ordermin = try c.decodeIfPresent(KrakenDecimal.self, forKey: .ordermin)?.value
         status = try c.decodeIfPresent(String.self, forKey: .status)
+    }
+
+    /// Encodes in Kraken's own shape, so a stored copy decodes like a fresh answer.
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(altname, forKey: .altname)
+        try c.encodeIfPresent(wsname, forKey: .wsname)
+        try c.encode(base, forKey: .base)
+        try c.encode(quote, forKey: .quote)
+        try c.encode(pairDecimals, forKey: .pairDecimals)
+        try c.encode(lotDecimals, forKey: .lotDecimals)
+        try c.encodeIfPresent(ordermin.map(DecimalText.string), forKey: .ordermin)
+        try c.encodeIfPresent(status, forKey: .status)
     }
 }
 

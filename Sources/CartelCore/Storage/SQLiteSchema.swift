@@ -9,7 +9,21 @@ enum SQLiteSchema {
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
         migrator.registerMigration("v1-foundation", migrate: v1)
+        migrator.registerMigration("v2-kraken-asset-pairs", migrate: v2)
         return migrator
+    }
+
+    /// The cached `AssetPairs` answer (JSON as Kraken sent it), so pairs resolve while Kraken
+    /// is unreachable at start.
+    private static func v2(_ db: Database) throws {
+        try db.execute(sql: """
+            CREATE TABLE kraken_asset_pairs (
+                id INTEGER PRIMARY KEY CHECK (id = 1),
+                body TEXT NOT NULL,
+                updated_at DATETIME NOT NULL
+            );
+            CREATE INDEX candles_interval_time ON candles (interval_minutes, open_time);
+            """)
     }
 
     private static func v1(_ db: Database) throws {

@@ -15,6 +15,21 @@ public protocol Storage: Sendable {
     func upsertCandles(_ candles: [Candle]) async throws
     /// Candles of one pair and interval, oldest first.
     func candles(pair: String, intervalMinutes: Int) async throws -> [Candle]
+    /// The open time of the newest stored candle of a pair and interval.
+    func latestCandleTime(pair: String, intervalMinutes: Int) async throws -> Date?
+    /// Deletes candles of one interval that opened before `cutoff`; returns how many.
+    func deleteCandles(intervalMinutes: Int, olderThan cutoff: Date) async throws -> Int
+
+    func recordTicker(_ ticker: TickerSnapshot) async throws
+    func latestTicker(pair: String) async throws -> TickerSnapshot?
+
+    func recordCollectionSuccess(pair: String, at time: Date) async throws
+    func recordCollectionError(pair: String, error: String, status: String) async throws
+    func collectionStatus() async throws -> [CollectionStatus]
+
+    /// The cached Kraken `AssetPairs` result (JSON), so pairs resolve while Kraken is down.
+    func saveAssetPairs(_ json: Data) async throws
+    func cachedAssetPairs() async throws -> Data?
 }
 
 /// Hands out a ``Storage`` on demand, so a service can start, and report, while the database is

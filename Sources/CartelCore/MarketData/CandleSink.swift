@@ -1,0 +1,43 @@
+import Foundation
+import Logging
+import Metrics
+
+/// Where candles go, live or replayed: stored (upsert), newly closed ones published once, and
+/// the pair's collection status refreshed.
+public actor CandleSink {
+    let storage: any Storage
+    let feed: CandleFeed
+    let metrics: any MetricsFactory
+    /// Open time of the newest candle published, per pair and interval.
+    var published: [String: Date] = [:]
+
+    public init(storage: any Storage, feed: CandleFeed, metrics: any MetricsFactory = MetricsSystem.factory) {
+        self.storage = storage
+        self.feed = feed
+        self.metrics = metrics
+    }
+
+    /// Stores `candles` (oldest first) of one pair and interval. Candles strictly before
+    /// `closedBefore` are closed; those not yet published are published in order, once.
+    /// Returns the number of newly published candles.
+    @discardableResult
+    public func ingest(_ candles: [Candle], closedBefore: Date, now: Date = Date()) async throws -> Int {
+        guard let first = candles.first else { return 0 }
+        try await storage.upsertCandles(candles)
+        Counter(label: "candles_stored_total", dimensions: [("pair", first.pair), ("interval", "\(first.intervalMinutes)")],
+                factory: metrics).increment(by: candles.count)
+        try await storage.recordCollectionSuccess(pair: first.pair, at: now)
+        let key = "\(first.pair)|\(first.intervalMinutes)"
+        let last = published[key] ?? .distantPast
+        let fresh = candles.filter { $0.openTime > last && $0.openTime < closedBefore }
+        for candle in fresh { feed.publish(candle) }
+        if let newest = fresh.last?.openTime { published[key] = newest }
+        return fresh.count
+    }
+
+    /// Marks everything up to `time` as already published (history loaded at start is not news).
+    public func markPublished(pair: String, intervalMinutes: Int, through time: Date) {
+        let key = "\(pair)|\(intervalMinutes)"
+        published[key] = max(published[key] ?? .distantPast, time)
+    }
+}

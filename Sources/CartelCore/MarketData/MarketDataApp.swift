@@ -1,0 +1,71 @@
+import Foundation
+import Logging
+import Metrics
+import Prometheus
+import ServiceLifecycle
+
+/// Builds the `market-data` service: heartbeat, metrics server and either the live collector
+/// or a replay of a CSV file.
+public enum MarketDataApp {
+    public struct Replay: Sendable {
+        public var path: String
+        public var speed: Double
+        public var pair: String
+        public var intervalMinutes: Int
+
+        public init(path: String, speed: Double, pair: String, intervalMinutes: Int) {
+            self.path = path
+            self.speed = speed
+            self.pair = pair
+            self.intervalMinutes = intervalMinutes
+        }
+    }
+
+    public static func buildServiceGroup(
+        service: ServiceConfiguration, marketData: MarketDataConfiguration, kraken: KrakenConfiguration,
+        storage: any Storage, replay: Replay? = nil, feed: CandleFeed = CandleFeed(),
+        identity: ProcessIdentity = .current(), logger: Logger
+    ) throws -> ServiceGroup {
+        let registry = PrometheusCollectorRegistry()
+        let metrics = PrometheusMetricsFactory(registry: registry)
+        let health = CollectorHealth()
+        let sink = CandleSink(storage: storage, feed: feed, metrics: metrics)
+        let worker: any Service
+        if let replay {
+            let candles = try CandleCSV.read(path: replay.path, pair: replay.pair, intervalMinutes: replay.intervalMinutes)
+            worker = ReplayService(
+                candles: candles, speed: replay.speed, sink: sink, health: health, clock: ContinuousClock(), logger: logger)
+        } else {
+            let client = try KrakenClient(
+                configuration: kraken, clock: ContinuousClock(), logger: logger, metrics: metrics)
+            worker = MarketDataCollector(
+                configuration: marketData, client: client, storage: storage, sink: sink, health: health,
+                clock: ContinuousClock(), logger: logger, metrics: metrics)
+        }
+        let staleAfter = Double(max(marketData.tickerPollSeconds * 3, 30))
+        let server = MetricsServer.buildApplication(
+            host: marketData.metricsHost, port: marketData.metricsPort, registry: registry, service: service.service,
+            beforeScrape: {
+                Gauge(label: "marketdata_last_successful_poll_age_seconds", factory: metrics)
+                    .record(health.lastSuccessAge() ?? -1)
+            },
+            check: {
+                let age = health.lastSuccessAge()
+                var details = ["lastSuccessfulPollAgeSeconds": age.map { String(format: "%.1f", $0) } ?? "never"]
+                if let error = health.lastError { details["lastError"] = error }
+                return MetricsServer.Check(healthy: age.map { $0 <= staleAfter } ?? false, details: details)
+            },
+            logger: logger)
+        let heartbeat = HeartbeatService(
+            service: service.service, storage: OpenStorage(storage), identity: identity,
+            intervalSeconds: service.heartbeatSeconds, memoryBudgetMB: service.memoryBudgetMB,
+            clock: ContinuousClock(), logger: logger)
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
+            .init(service: heartbeat), .init(service: server),
+        ]
+        // A replay that is done ends the process; the live collector only stops on a signal.
+        services.append(.init(service: worker, successTerminationBehavior: replay == nil ? .cancelGroup : .gracefullyShutdownGroup))
+        return ServiceGroup(configuration: .init(
+            services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+    }
+}
