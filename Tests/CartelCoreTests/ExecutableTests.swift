@@ -11,6 +11,8 @@ import Testing
         env["DATABASE_URL"] = "sqlite:\(dir.file("db.sqlite"))"
         env["WEBSITE_PORT"] = "\(port)"
         env["HEARTBEAT_SECONDS"] = "1"
+        env["KRAKEN_API_URL"] = "http://127.0.0.1:1"
+        env["MARKET_DATA_METRICS_PORT"] = "\((try? ListeningSocket.freePort()) ?? 9092)"
         return env.merging(extra) { $1 }
     }
 

@@ -5,11 +5,13 @@ import Foundation
 public struct ScriptSandbox: Sendable {
     public let dir: TemporaryDirectory
     public let port: Int
+    public let metricsPort: Int
     public var extra: [String: String] = [:]
 
     public init() throws {
         dir = try TemporaryDirectory(prefix: "scripts")
         port = try ListeningSocket.freePort()
+        metricsPort = try ListeningSocket.freePort()
     }
 
     public var pidDir: String { dir.file("pids") }
@@ -28,6 +30,9 @@ public struct ScriptSandbox: Sendable {
         env["DATABASE_URL"] = "sqlite:\(databasePath)"
         env["BACKUP_DIR"] = dir.file("backups")
         env["WEBSITE_PORT"] = "\(port)"
+        env["MARKET_DATA_METRICS_PORT"] = "\(metricsPort)"
+        // Never the real exchange from tests: nothing listens on port 1.
+        env["KRAKEN_API_URL"] = "http://127.0.0.1:1"
         env["HEARTBEAT_SECONDS"] = "1"
         env["START_TIMEOUT"] = "20"
         env["NO_COLOR"] = "1"

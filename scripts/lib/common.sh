@@ -89,12 +89,13 @@ sc_init() {
     LOG_KEEP=${LOG_KEEP:-5}
     WEBSITE_HOST=${WEBSITE_HOST:-127.0.0.1}
     WEBSITE_PORT=${WEBSITE_PORT:-3001}
+    MARKET_DATA_METRICS_PORT=${MARKET_DATA_METRICS_PORT:-9092}
     DATABASE_URL=${DATABASE_URL:-sqlite:data/signalcartel.sqlite}
     local name
-    for name in START_TIMEOUT STOP_TIMEOUT LOG_MAX_MB LOG_KEEP WEBSITE_PORT; do
+    for name in START_TIMEOUT STOP_TIMEOUT LOG_MAX_MB LOG_KEEP WEBSITE_PORT MARKET_DATA_METRICS_PORT; do
         sc_require_number "$name" "${!name}"
     done
-    export WEBSITE_HOST WEBSITE_PORT DATABASE_URL
+    export WEBSITE_HOST WEBSITE_PORT MARKET_DATA_METRICS_PORT DATABASE_URL
     mkdir -p "$PID_DIR" "$LOG_DIR" || die "cannot create $PID_DIR or $LOG_DIR"
 }
 
@@ -109,6 +110,14 @@ sc_pidfile() {
     case $1 in
     trading-engine) printf '%s\n' "$PID_DIR/signalcartel-trading.pid" ;;
     *) printf '%s\n' "$PID_DIR/signalcartel-$1.pid" ;;
+    esac
+}
+# The TCP port a service listens on (empty when it has none).
+sc_service_port() {
+    case $1 in
+    website) printf '%s\n' "$WEBSITE_PORT" ;;
+    market-data) printf '%s\n' "$MARKET_DATA_METRICS_PORT" ;;
+    *) printf '\n' ;;
     esac
 }
 sc_logfile() { printf '%s\n' "$LOG_DIR/$1.log"; }
@@ -231,7 +240,7 @@ sc_wait_healthy() { # SERVICE PID
 }
 
 sc_start() {
-    local svc=$1 bin pidfile logfile pid holder
+    local svc=$1 bin pidfile logfile pid holder port
     sc_check_service "$svc"
     bin=$(sc_bin "$svc")
     pidfile=$(sc_pidfile "$svc")
@@ -249,9 +258,10 @@ sc_start() {
     rm -f "$pidfile"
     sc_ensure_packages "${SC_RUNTIME_PACKAGES[@]}"
     sc_ensure_binary "$svc"
-    if [[ $svc == website ]] && sc_port_busy "$WEBSITE_PORT"; then
-        holder=$(sc_port_holder "$WEBSITE_PORT")
-        err "port $WEBSITE_PORT is already in use${holder:+ by $holder}; stop it or set WEBSITE_PORT"
+    port=$(sc_service_port "$svc")
+    if [[ -n $port ]] && sc_port_busy "$port"; then
+        holder=$(sc_port_holder "$port")
+        err "port $port is already in use${holder:+ by $holder}; stop it or set $([[ $svc == website ]] && echo WEBSITE_PORT || echo MARKET_DATA_METRICS_PORT)"
         return 1
     fi
     sc_rotate_log "$logfile"

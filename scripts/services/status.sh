@@ -55,7 +55,8 @@ for svc in "${SC_SERVICES[@]}"; do
         pid=${SC_PID:--}
         ;;
     esac
-    [[ $svc == website ]] && port=$WEBSITE_PORT
+    port=$(sc_service_port "$svc")
+    [[ -n $port ]] || port=-
     health=$(health_of "$svc" "$state")
     logfile=$(sc_logfile "$svc")
     [[ -f $logfile ]] && last=$(tail -n 1 "$logfile")

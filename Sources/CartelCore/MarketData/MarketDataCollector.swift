@@ -79,6 +79,7 @@ public struct MarketDataCollector<C: Clock>: Service where C.Duration == Duratio
         var directoryBackoff = Backoff(base: poll, cap: .seconds(300))
         var tickerDue = start
         var tickerBackoff = Backoff(base: poll, cap: .seconds(max(300, configuration.tickerPollSeconds)))
+        var tickerFailures = 0
         var retentionDue = start
 
         while !Task.isCancelled {
@@ -88,10 +89,12 @@ public struct MarketDataCollector<C: Clock>: Service where C.Duration == Duratio
                 if !keys.isEmpty { directoryBackoff.reset() }
             }
             if !keys.isEmpty, clock.now >= tickerDue {
-                if await pollTickers(keys) {
+                if await pollTickers(keys, failures: tickerFailures) {
+                    tickerFailures = 0
                     tickerBackoff.reset()
                     tickerDue = clock.now.advanced(by: poll)
                 } else {
+                    tickerFailures += 1
                     tickerDue = clock.now.advanced(by: tickerBackoff.next(unit: random()))
                 }
             }
@@ -129,7 +132,13 @@ public struct MarketDataCollector<C: Clock>: Service where C.Duration == Duratio
                 pairs = cached.pairs
             }
         }
-        guard let pairs else { return [:] }
+        guard let pairs else {
+            for pair in configuration.pairs {
+                try? await storage.recordCollectionError(
+                    pair: pair, error: "Kraken asset pairs unavailable and none stored yet", status: "retrying")
+            }
+            return [:]
+        }
         let directory = KrakenPairDirectory(pairs: pairs)
         var keys: [String: String] = [:]
         for pair in configuration.pairs {
@@ -144,7 +153,7 @@ public struct MarketDataCollector<C: Clock>: Service where C.Duration == Duratio
     }
 
     /// Polls all tickers in one call; returns whether it succeeded.
-    func pollTickers(_ keys: [String: String]) async -> Bool {
+    func pollTickers(_ keys: [String: String], failures: Int) async -> Bool {
         let byKey = Dictionary(keys.map { ($0.value, $0.key) }, uniquingKeysWith: { first, _ in first })
         do {
             let tickers = try await client.tickers(pairKeys: Array(byKey.keys).sorted())
@@ -158,7 +167,9 @@ public struct MarketDataCollector<C: Clock>: Service where C.Duration == Duratio
         } catch is CancellationError {
             return false
         } catch {
-            logger.warning("ticker poll failed", metadata: ["error": "\(error)"])
+            if failures % 10 == 0 {
+                logger.warning("ticker poll failed", metadata: ["error": "\(error)", "failures": "\(failures + 1)"])
+            }
             health.recordError("\(error)")
             for pair in keys.keys.sorted() {
                 try? await storage.recordCollectionError(pair: pair, error: "\(error)", status: "retrying")
