@@ -53,6 +53,20 @@ let package = Package(
             path: "Tests/StorageWriter",
             swiftSettings: swiftSettings
         ),
+        // `swift run -c release cartel-upsert-benchmark`: storage layer vs bare sqlite3.
+        .executableTarget(
+            name: "cartel-upsert-benchmark",
+            dependencies: ["CartelCore", .product(name: "GRDBSQLite", package: "GRDB.swift")],
+            path: "benchmarks/StorageUpsert",
+            swiftSettings: swiftSettings
+        ),
+        // A fake Kraken for soak runs and the memory benchmark.
+        .executableTarget(
+            name: "fake-kraken",
+            dependencies: ["TestSupport"],
+            path: "Tests/FakeKrakenServer",
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "TestSupport",
             dependencies: [
