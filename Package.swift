@@ -44,7 +44,15 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .executableTarget(name: "website", dependencies: ["CartelCore"], swiftSettings: swiftSettings),
-        .executableTarget(name: "trading-engine", dependencies: ["CartelCore"], swiftSettings: swiftSettings),
+        .executableTarget(
+            name: "trading-engine",
+            dependencies: [
+                "CartelCore",
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(name: "market-data", dependencies: ["CartelCore"], swiftSettings: swiftSettings),
         // A helper process for the multi-process storage test: writes through SQLiteStorage.
         .executableTarget(

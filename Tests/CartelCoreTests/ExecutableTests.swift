@@ -13,6 +13,7 @@ import Testing
         env["HEARTBEAT_SECONDS"] = "1"
         env["KRAKEN_API_URL"] = "http://127.0.0.1:1"
         env["MARKET_DATA_METRICS_PORT"] = "\((try? ListeningSocket.freePort()) ?? 9092)"
+        env["TRADING_METRICS_PORT"] = "\((try? ListeningSocket.freePort()) ?? 9091)"
         return env.merging(extra) { $1 }
     }
 

@@ -205,7 +205,7 @@ import Testing
 
     @Test func backupCopiesTheLiveDatabaseAndKeepsTheNewest() async throws {
         try await withSandbox(extra: ["BACKUP_KEEP": "1"]) { box in
-            try "KRAKEN_API_KEY=not-a-real-key\n".write(toFile: box.dir.file("no.env"), atomically: true, encoding: .utf8)
+            try "KRAKEN_API_KEY=not-a-real-key\nKRAKEN_API_SECRET=c2VjcmV0\n".write(toFile: box.dir.file("no.env"), atomically: true, encoding: .utf8)
             #expect(try await box.run("services/start-trading.sh").status == 0)
 
             let first = try await box.run("backup.sh")

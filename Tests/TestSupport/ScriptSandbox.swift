@@ -6,12 +6,14 @@ public struct ScriptSandbox: Sendable {
     public let dir: TemporaryDirectory
     public let port: Int
     public let metricsPort: Int
+    public let tradingMetricsPort: Int
     public var extra: [String: String] = [:]
 
     public init() throws {
         dir = try TemporaryDirectory(prefix: "scripts")
         port = try ListeningSocket.freePort()
         metricsPort = try ListeningSocket.freePort()
+        tradingMetricsPort = try ListeningSocket.freePort()
     }
 
     public var pidDir: String { dir.file("pids") }
@@ -31,6 +33,7 @@ public struct ScriptSandbox: Sendable {
         env["BACKUP_DIR"] = dir.file("backups")
         env["WEBSITE_PORT"] = "\(port)"
         env["MARKET_DATA_METRICS_PORT"] = "\(metricsPort)"
+        env["TRADING_METRICS_PORT"] = "\(tradingMetricsPort)"
         // Never the real exchange from tests: nothing listens on port 1.
         env["KRAKEN_API_URL"] = "http://127.0.0.1:1"
         env["HEARTBEAT_SECONDS"] = "1"

@@ -90,12 +90,13 @@ sc_init() {
     WEBSITE_HOST=${WEBSITE_HOST:-127.0.0.1}
     WEBSITE_PORT=${WEBSITE_PORT:-3001}
     MARKET_DATA_METRICS_PORT=${MARKET_DATA_METRICS_PORT:-9092}
+    TRADING_METRICS_PORT=${TRADING_METRICS_PORT:-9091}
     DATABASE_URL=${DATABASE_URL:-sqlite:data/signalcartel.sqlite}
     local name
-    for name in START_TIMEOUT STOP_TIMEOUT LOG_MAX_MB LOG_KEEP WEBSITE_PORT MARKET_DATA_METRICS_PORT; do
+    for name in START_TIMEOUT STOP_TIMEOUT LOG_MAX_MB LOG_KEEP WEBSITE_PORT MARKET_DATA_METRICS_PORT TRADING_METRICS_PORT; do
         sc_require_number "$name" "${!name}"
     done
-    export WEBSITE_HOST WEBSITE_PORT MARKET_DATA_METRICS_PORT DATABASE_URL
+    export WEBSITE_HOST WEBSITE_PORT MARKET_DATA_METRICS_PORT TRADING_METRICS_PORT DATABASE_URL
     mkdir -p "$PID_DIR" "$LOG_DIR" || die "cannot create $PID_DIR or $LOG_DIR"
 }
 
@@ -117,7 +118,15 @@ sc_service_port() {
     case $1 in
     website) printf '%s\n' "$WEBSITE_PORT" ;;
     market-data) printf '%s\n' "$MARKET_DATA_METRICS_PORT" ;;
+    trading-engine) [[ ${MARKET_DATA_MODE:-embedded} == embedded ]] && printf '%s\n' "$TRADING_METRICS_PORT" || printf '\n' ;;
     *) printf '\n' ;;
+    esac
+}
+sc_port_setting() {
+    case $1 in
+    website) echo WEBSITE_PORT ;;
+    market-data) echo MARKET_DATA_METRICS_PORT ;;
+    *) echo TRADING_METRICS_PORT ;;
     esac
 }
 sc_logfile() { printf '%s\n' "$LOG_DIR/$1.log"; }
@@ -261,7 +270,7 @@ sc_start() {
     port=$(sc_service_port "$svc")
     if [[ -n $port ]] && sc_port_busy "$port"; then
         holder=$(sc_port_holder "$port")
-        err "port $port is already in use${holder:+ by $holder}; stop it or set $([[ $svc == website ]] && echo WEBSITE_PORT || echo MARKET_DATA_METRICS_PORT)"
+        err "port $port is already in use${holder:+ by $holder}; stop it or set $(sc_port_setting "$svc")"
         return 1
     fi
     sc_rotate_log "$logfile"

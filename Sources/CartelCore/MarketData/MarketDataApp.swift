@@ -29,33 +29,21 @@ public enum MarketDataApp {
         let registry = PrometheusCollectorRegistry()
         let metrics = PrometheusMetricsFactory(registry: registry)
         let health = CollectorHealth()
-        let sink = CandleSink(storage: storage, feed: feed, metrics: metrics)
         let worker: any Service
         if let replay {
             let candles = try CandleCSV.read(path: replay.path, pair: replay.pair, intervalMinutes: replay.intervalMinutes)
             worker = ReplayService(
-                candles: candles, speed: replay.speed, sink: sink, health: health, clock: ContinuousClock(), logger: logger)
+                candles: candles, speed: replay.speed, sink: CandleSink(storage: storage, feed: feed, metrics: metrics),
+                health: health, clock: ContinuousClock(), logger: logger)
         } else {
-            let client = try KrakenClient(
-                configuration: kraken, clock: ContinuousClock(), logger: logger, metrics: metrics)
-            worker = MarketDataCollector(
-                configuration: marketData, client: client, storage: storage, sink: sink, health: health,
-                clock: ContinuousClock(), logger: logger, metrics: metrics)
+            worker = try buildCollector(
+                marketData: marketData, kraken: kraken, storage: storage, feed: feed, health: health, metrics: metrics,
+                logger: logger)
         }
-        let staleAfter = Double(max(marketData.tickerPollSeconds * 3, 30))
-        let server = MetricsServer.buildApplication(
-            host: marketData.metricsHost, port: marketData.metricsPort, registry: registry, service: service.service,
-            beforeScrape: {
-                Gauge(label: "marketdata_last_successful_poll_age_seconds", factory: metrics)
-                    .record(health.lastSuccessAge() ?? -1)
-            },
-            check: {
-                let age = health.lastSuccessAge()
-                var details = ["lastSuccessfulPollAgeSeconds": age.map { String(format: "%.1f", $0) } ?? "never"]
-                if let error = health.lastError { details["lastError"] = error }
-                return MetricsServer.Check(healthy: age.map { $0 <= staleAfter } ?? false, details: details)
-            },
-            logger: logger)
+        let server = buildMetricsServer(
+            host: marketData.metricsHost, port: marketData.metricsPort, registry: registry, metrics: metrics,
+            health: health, staleAfterSeconds: Double(max(marketData.tickerPollSeconds * 3, 30)),
+            service: service.service, logger: logger)
         let heartbeat = HeartbeatService(
             service: service.service, storage: OpenStorage(storage), identity: identity,
             intervalSeconds: service.heartbeatSeconds, memoryBudgetMB: service.memoryBudgetMB,
@@ -67,5 +55,37 @@ public enum MarketDataApp {
         services.append(.init(service: worker, successTerminationBehavior: replay == nil ? .cancelGroup : .gracefullyShutdownGroup))
         return ServiceGroup(configuration: .init(
             services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+    }
+
+    /// The live collector, for `market-data` or embedded in `trading-engine` (minimal mode).
+    public static func buildCollector(
+        marketData: MarketDataConfiguration, kraken: KrakenConfiguration, storage: any Storage, feed: CandleFeed,
+        health: CollectorHealth, metrics: any MetricsFactory, logger: Logger
+    ) throws -> MarketDataCollector<ContinuousClock> {
+        let client = try KrakenClient(configuration: kraken, clock: ContinuousClock(), logger: logger, metrics: metrics)
+        return MarketDataCollector(
+            configuration: marketData, client: client, storage: storage,
+            sink: CandleSink(storage: storage, feed: feed, metrics: metrics), health: health,
+            clock: ContinuousClock(), logger: logger, metrics: metrics)
+    }
+
+    /// `/metrics` and `/health` (healthy while the last successful poll is recent).
+    public static func buildMetricsServer(
+        host: String, port: Int, registry: PrometheusCollectorRegistry, metrics: any MetricsFactory,
+        health: CollectorHealth, staleAfterSeconds: Double, service: ServiceName, logger: Logger
+    ) -> some Service {
+        MetricsServer.buildApplication(
+            host: host, port: port, registry: registry, service: service,
+            beforeScrape: {
+                Gauge(label: "marketdata_last_successful_poll_age_seconds", factory: metrics)
+                    .record(health.lastSuccessAge() ?? -1)
+            },
+            check: {
+                let age = health.lastSuccessAge()
+                var details = ["lastSuccessfulPollAgeSeconds": age.map { String(format: "%.1f", $0) } ?? "never"]
+                if let error = health.lastError { details["lastError"] = error }
+                return MetricsServer.Check(healthy: age.map { $0 <= staleAfterSeconds } ?? false, details: details)
+            },
+            logger: logger)
     }
 }

@@ -8,7 +8,8 @@ public enum WorkerApp {
     /// once at start when the service has nothing configured to do.
     public static func buildServiceGroup(
         configuration: ServiceConfiguration, storage: any StorageProvider,
-        identity: ProcessIdentity = .current(), idleNotice: String?, logger: Logger
+        identity: ProcessIdentity = .current(), idleNotice: String?, services extra: [any Service] = [],
+        logger: Logger
     ) -> ServiceGroup {
         if let idleNotice { logger.notice("\(idleNotice)") }
         let heartbeat = HeartbeatService(
@@ -16,6 +17,6 @@ public enum WorkerApp {
             intervalSeconds: configuration.heartbeatSeconds, memoryBudgetMB: configuration.memoryBudgetMB,
             clock: ContinuousClock(), logger: logger)
         return ServiceGroup(configuration: .init(
-            services: [heartbeat], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+            services: [heartbeat] + extra, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
     }
 }
