@@ -165,23 +165,40 @@ import Testing
     }
 
     @Test func standardModeStartsAllThreeAndFullModeWantsConfirmation() async throws {
-        try await withSandbox { box in
-            let full = try await box.run("start-server-decoupled.sh", ["full"])
-            #expect(full.status != 0)
-            #expect(full.stderr.contains("--yes"))
-            #expect(box.pid("website") == nil)
+        try await withFakeKraken { fake, krakenURL in
+            let now = Int(Date().timeIntervalSince1970) / 60 * 60
+            await fake.setCandles(pairKey: "XXBTZUSD", interval: 1, (0..<30).map { FakeCandle(time: now - 1800 + $0 * 60, close: "3000\($0)") })
+            try await withSandbox(extra: ["KRAKEN_API_URL": krakenURL, "TRADING_PAIRS": "BTC/USD", "CANDLE_INTERVALS": "1", "TICKER_POLL_SECONDS": "1"]) { box in
+                let full = try await box.run("start-server-decoupled.sh", ["full"])
+                #expect(full.status != 0)
+                #expect(full.stderr.contains("--yes"))
+                #expect(box.pid("website") == nil)
 
-            let start = try await box.run("start-server-decoupled.sh", ["standard"])
-            #expect(start.status == 0, "\(start.output)")
-            let status = try await box.status()
-            #expect(status.code == 0)
-            for service in ["website", "trading-engine", "market-data"] {
-                #expect(status.services[service]?["state"] as? String == "running", "\(service)")
+                let start = try await box.run("start-server-decoupled.sh", ["standard"])
+                #expect(start.status == 0, "\(start.output)")
+                let status = try await box.status()
+                #expect(status.code == 0)
+                for service in ["website", "trading-engine", "market-data"] {
+                    #expect(status.services[service]?["state"] as? String == "running", "\(service)")
+                }
+                let health = HTTP.json(try await HTTP.get(box.healthURL).body)
+                let peers = health["services"] as? [String: [String: Any]]
+                #expect(peers?["market-data"]?["state"] as? String == "running")
+                #expect(peers?["trading-engine"]?["state"] as? String == "running")
+
+            // The collector really collected from the (fake) exchange, and says so on its metrics port.
+            let collected = await Processes.eventually(15) {
+                let rows = try? await ProcessRunner.run(
+                    "/usr/bin/sqlite3", [box.databasePath, "SELECT COUNT(*) FROM candles WHERE pair = 'BTC/USD'"])
+                return rows?.stdout == "30\n"
             }
-            let health = HTTP.json(try await HTTP.get(box.healthURL).body)
-            let peers = health["services"] as? [String: [String: Any]]
-            #expect(peers?["market-data"]?["state"] as? String == "running")
-            #expect(peers?["trading-engine"]?["state"] as? String == "running")
+            #expect(collected)
+            let metrics = try await HTTP.get("http://127.0.0.1:\(box.metricsPort)/metrics")
+            #expect(metrics.status == 200)
+            #expect(metrics.body.contains(#"kraken_requests_total{endpoint="OHLC",outcome="ok"}"#))
+            let metricsHealth = try await HTTP.get("http://127.0.0.1:\(box.metricsPort)/health")
+            #expect(metricsHealth.status == 200)
+            }
         }
     }
 
