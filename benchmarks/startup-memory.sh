@@ -3,6 +3,7 @@
 # resident memory of each idle service, in an isolated sandbox (own PID dir, logs, database and
 # a free port; your running installation is not touched).
 # Usage: benchmarks/startup-memory.sh [RUNS] [IDLE_SECONDS]   (defaults 5 and 60)
+# Market data comes from a local fake Kraken (never the real exchange).
 # Baselines measured in the same run: the bare exec of the same binaries (`--version`) for the
 # start-up time, and each service's own memory 5 s after start for the idle figure.
 set -euo pipefail
@@ -20,16 +21,31 @@ port=39101
 while sc_port_busy "$port"; do port=$((port + 1)); done
 export SIGNALCARTEL_ENV_FILE="$sandbox/none.env" SIGNALCARTEL_PID_DIR="$sandbox/pids"
 export SIGNALCARTEL_LOG_DIR="$sandbox/logs" DATABASE_URL="sqlite:$sandbox/bench.sqlite"
-export WEBSITE_PORT=$port NO_COLOR=1
+free_port() {
+    local p=$1
+    while sc_port_busy "$p"; do p=$((p + 1)); done
+    printf '%s\n' "$p"
+}
+kraken_port=$(free_port $((port + 1)))
+export WEBSITE_PORT=$port NO_COLOR=1 KRAKEN_API_URL="http://127.0.0.1:$kraken_port" KRAKEN_PUBLIC_RPS=10
+MARKET_DATA_METRICS_PORT=$(free_port $((kraken_port + 1)))
+TRADING_METRICS_PORT=$(free_port $((MARKET_DATA_METRICS_PORT + 1)))
+export TRADING_PAIRS="BTC/USD" MARKET_DATA_METRICS_PORT TRADING_METRICS_PORT
 scripts=$SC_ROOT/scripts
+fake_pid=""
 cleanup() {
     "$scripts/stop-server.sh" >/dev/null 2>&1 || true
+    [[ -z $fake_pid ]] || kill "$fake_pid" 2>/dev/null || true
     rm -rf "$sandbox"
 }
 trap cleanup EXIT
 sc_init
 
 for svc in website trading-engine market-data; do sc_ensure_binary "$svc"; done
+[[ -x $SC_ROOT/.build/release/fake-kraken ]] || (cd "$SC_ROOT" && swift build -c release --product fake-kraken) ||
+    die "build of fake-kraken failed"
+"$SC_ROOT/.build/release/fake-kraken" "$kraken_port" >"$sandbox/fake-kraken.log" 2>&1 &
+fake_pid=$!
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
 median() { sort -n | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
 rss_mb() { awk '/^VmRSS:/ {printf "%.1f", $2 / 1024}' "/proc/$1/status"; }
