@@ -122,3 +122,48 @@ import Testing
         #expect(throws: KrakenError.self) { try directory.resolve("BTCUSD") }
     }
 }
+
+/// Every Kraken answer in the shared fixtures decodes as it is, with the decoder its endpoint uses.
+@Suite struct KrakenFixtureCoverageTests {
+    static func decode(_ name: String) throws -> Int {
+        let data = try Fixtures.data("kraken/\(name)")
+        let endpoint = String(name.dropFirst("kraken_public_".count).prefix { $0 != "." && $0 != "_" })
+        switch name {
+        case let n where n.hasPrefix("kraken_public_Time"): return try KrakenDecoding.decode(KrakenServerTime.self, from: data, endpoint: endpoint).unixtime > 0 ? 1 : 0
+        case let n where n.hasPrefix("kraken_public_SystemStatus"): return try KrakenDecoding.decode(KrakenSystemStatus.self, from: data, endpoint: endpoint).status.isEmpty ? 0 : 1
+        case let n where n.hasPrefix("kraken_public_AssetPairs"): return try KrakenDecoding.decode([String: KrakenAssetPair].self, from: data, endpoint: endpoint).count
+        case let n where n.hasPrefix("kraken_public_Ticker"): return try KrakenDecoding.decode(KrakenTickers.self, from: data, endpoint: endpoint).count
+        case let n where n.hasPrefix("kraken_public_OHLC"): return try KrakenDecoding.decode(KrakenOHLC.self, from: data, endpoint: endpoint).rows.count
+        case let n where n.hasPrefix("kraken_public_Depth"): return try KrakenDecoding.decode([String: KrakenOrderBook].self, from: data, endpoint: endpoint).values.first?.asks.count ?? 0
+        case let n where n.hasPrefix("kraken_public_Trades"): return try KrakenDecoding.decode(KrakenTrades.self, from: data, endpoint: endpoint).trades.count
+        case let n where n.hasPrefix("kraken_private_Balance"): return try KrakenDecoding.decode([String: KrakenDecimal].self, from: data, endpoint: "Balance").count
+        case let n where n.hasPrefix("kraken_private_TradeBalance"): return try KrakenDecoding.decode(KrakenTradeBalance.self, from: data, endpoint: "TradeBalance").equity > 0 ? 1 : 0
+        case let n where n.hasPrefix("kraken_private_OpenOrders"): return try KrakenDecoding.decode(KrakenOpenOrders.self, from: data, endpoint: "OpenOrders").open.count
+        case let n where n.hasPrefix("kraken_private_QueryOrders"): return try KrakenDecoding.decode([String: KrakenOrder].self, from: data, endpoint: "QueryOrders").count
+        case let n where n.hasPrefix("kraken_private_AddOrder"): return try KrakenDecoding.decode(KrakenAddOrderResult.self, from: data, endpoint: "AddOrder").descr.order.isEmpty ? 0 : 1
+        case let n where n.hasPrefix("kraken_private_CancelOrder"): return try KrakenDecoding.decode(KrakenCancelResult.self, from: data, endpoint: "CancelOrder").count
+        default: throw KrakenError(.fixConfiguration, "no decoder mapped for \(name)")
+        }
+    }
+
+    @Test(arguments: Fixtures.names(in: "kraken", prefix: "kraken_public_") + Fixtures.names(in: "kraken", prefix: "kraken_private_"))
+    func everyAnswerFixtureDecodes(_ name: String) throws {
+        #expect(try Self.decode(name) > 0, "\(name) decoded to nothing")
+    }
+
+    @Test func theFixtureFolderIsWhereTheTestsLook() {
+        #expect(Fixtures.names(in: "kraken", prefix: "kraken_").count >= 39)
+    }
+
+    @Test func legacyQuirksSurvive() throws {
+        let open = try KrakenDecoding.decode(
+            KrakenOpenOrders.self, from: Fixtures.data("kraken/kraken_private_OpenOrders.legacy-example.json"), endpoint: "OpenOrders")
+        #expect(open.open.values.allSatisfy { $0.userref == nil })  // userref '' in the legacy example
+        let trades = try KrakenDecoding.decode(
+            KrakenTrades.self, from: Fixtures.data("kraken/kraken_public_Trades.legacy-example.json"), endpoint: "Trades")
+        #expect(trades.trades.allSatisfy { $0.tradeID == nil })  // 6-field rows
+        let time = try KrakenDecoding.decode(
+            KrakenServerTime.self, from: Fixtures.data("kraken/kraken_public_Time.legacy-example.json"), endpoint: "Time")
+        #expect(time.rfc1123.contains("  9 Jan"))
+    }
+}

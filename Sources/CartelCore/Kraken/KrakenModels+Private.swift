@@ -21,10 +21,11 @@ public struct KrakenTradeBalance: Decodable, Sendable, Equatable {
 
 /// One order from `OpenOrders` / `QueryOrders`.
 public struct KrakenOrder: Decodable, Sendable, Equatable {
+    /// Kraken's description; legacy answers carry only `order`.
     public struct Description: Decodable, Sendable, Equatable {
-        public let pair: String
-        public let type: String
-        public let ordertype: String
+        public let pair: String?
+        public let type: String?
+        public let ordertype: String?
         public let order: String
     }
 
