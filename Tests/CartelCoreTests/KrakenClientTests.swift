@@ -82,6 +82,26 @@ import Testing
         }
     }
 
+    @Test func noncesKeepIncreasingAcrossRestartsThroughTheStore() async throws {
+        let dir = try TemporaryDirectory(prefix: "nonce")
+        defer { dir.remove() }
+        let storage = try SQLiteStorage(path: dir.file("db.sqlite"))
+        // A previous run (or a clock that later stepped back) used a nonce far in the future.
+        let future: UInt64 = UInt64(Date().timeIntervalSince1970 * 1_000_000) + 3_600_000_000
+        try await storage.saveNonce(future)
+        try await withFakeKraken { fake, url in
+            let kraken = try KrakenClient(
+                configuration: KrakenConfiguration(
+                    baseURL: url, apiKey: fake.apiKey, apiSecret: fake.secretBase64),
+                clock: ContinuousClock(), logger: Logger(label: "test"),
+                metrics: PrometheusMetricsFactory(registry: .init()), nonceStore: storage)
+            _ = try await kraken.balance()
+            let sent = try #require(UInt64(await fake.requests().last?.query["nonce"] ?? ""))
+            #expect(sent > future)
+            #expect(try await storage.loadNonce() == sent)
+        }
+    }
+
     @Test func privateCallsWithoutCredentialsAreAConfigurationError() async throws {
         let kraken = try client("http://127.0.0.1:1")
         let error = await #expect(throws: KrakenError.self) { try await kraken.balance() }

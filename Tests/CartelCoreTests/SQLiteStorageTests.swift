@@ -18,7 +18,7 @@ import Testing
         ] {
             #expect(tables.contains(table), "missing table \(table)")
         }
-        #expect(try await storage.appliedMigrations() == ["v1-foundation", "v2-kraken-asset-pairs"])
+        #expect(try await storage.appliedMigrations() == ["v1-foundation", "v2-kraken-asset-pairs", "v3-kraken-nonce"])
         let mode = try await storage.query("PRAGMA journal_mode")
         #expect(mode == [["wal"]])
     }
@@ -28,7 +28,7 @@ import Testing
         let path = dir.file("db.sqlite")
         try await SQLiteStorage(path: path).recordHeartbeat(Self.heartbeat(pid: 7))
         let reopened = try SQLiteStorage(path: path)
-        #expect(try await reopened.appliedMigrations() == ["v1-foundation", "v2-kraken-asset-pairs"])
+        #expect(try await reopened.appliedMigrations() == ["v1-foundation", "v2-kraken-asset-pairs", "v3-kraken-nonce"])
         #expect(try await reopened.heartbeats().map(\.pid) == [7])
     }
 

@@ -26,15 +26,19 @@ public actor KrakenClient<C: Clock> where C.Duration == Duration {
     var privateLimiter: DecayingCounterLimiter<C.Instant>
     var breakers: [Group: CircuitBreaker<C.Instant>] = [:]
     var lastNonce: UInt64 = 0
+    let nonceStore: (any KrakenNonceStore)?
+    var nonceLoaded = false
     var privateBusy = false
     var privateWaiters: [CheckedContinuation<Void, Never>] = []
 
     public init(
         configuration: KrakenConfiguration, transport: any KrakenTransport = AsyncHTTPKrakenTransport(),
         clock: C, logger: Logger, metrics: any MetricsFactory = MetricsSystem.factory,
-        random: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) }
+        random: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) },
+        nonceStore: (any KrakenNonceStore)? = nil
     ) throws {
         self.configuration = configuration
+        self.nonceStore = nonceStore
         self.transport = transport
         self.clock = clock
         self.logger = logger
@@ -79,7 +83,7 @@ public actor KrakenClient<C: Clock> where C.Duration == Duration {
         return try await withRetries(endpoint: endpoint, group: .private, attempts: retry ? configuration.maxAttempts : 1) {
             let wait = await self.reservePrivate(cost: cost)
             if wait > .zero { try await self.clock.sleep(for: wait) }
-            let nonce = await self.nextNonce()
+            let nonce = try await self.nextNonce()
             let body = Self.formEncode([("nonce", "\(nonce)")] + parameters)
             let headers = [
                 ("API-Key", apiKey), ("API-Sign", signer.sign(uriPath: path, nonce: "\(nonce)", body: body)),
@@ -204,11 +208,17 @@ public actor KrakenClient<C: Clock> where C.Duration == Duration {
         privateLimiter.reserve(cost: cost, now: clock.now)
     }
 
-    /// Microseconds since 1970, bumped past the previous nonce: strictly increasing within the
-    /// process, and across restarts as long as the wall clock does not run backwards.
-    func nextNonce() -> UInt64 {
+    /// Microseconds since 1970, bumped past the previous nonce. With a ``KrakenNonceStore`` the
+    /// high-water mark is loaded once and saved before each request goes out, so nonces keep
+    /// increasing across restarts even if the wall clock steps back.
+    func nextNonce() async throws -> UInt64 {
+        if !nonceLoaded, let nonceStore {
+            lastNonce = max(lastNonce, try await nonceStore.loadNonce())
+            nonceLoaded = true
+        }
         let micros = UInt64(Date().timeIntervalSince1970 * 1_000_000)
         lastNonce = max(lastNonce + 1, micros)
+        try await nonceStore?.saveNonce(lastNonce)
         return lastNonce
     }
 

@@ -11,6 +11,12 @@ public protocol KrakenTransport: Sendable {
         async throws -> (status: Int, body: Data)
 }
 
+/// Keeps the highest private-call nonce used, so nonces increase across restarts.
+public protocol KrakenNonceStore: Sendable {
+    func loadNonce() async throws -> UInt64
+    func saveNonce(_ nonce: UInt64) async throws
+}
+
 /// ``KrakenTransport`` over AsyncHTTPClient.
 public struct AsyncHTTPKrakenTransport: KrakenTransport {
     let client: HTTPClient

@@ -62,7 +62,9 @@ public enum MarketDataApp {
         marketData: MarketDataConfiguration, kraken: KrakenConfiguration, storage: any Storage, feed: CandleFeed,
         health: CollectorHealth, metrics: any MetricsFactory, logger: Logger
     ) throws -> MarketDataCollector<ContinuousClock> {
-        let client = try KrakenClient(configuration: kraken, clock: ContinuousClock(), logger: logger, metrics: metrics)
+        let client = try KrakenClient(
+            configuration: kraken, clock: ContinuousClock(), logger: logger, metrics: metrics,
+            nonceStore: storage as? any KrakenNonceStore)
         return MarketDataCollector(
             configuration: marketData, client: client, storage: storage,
             sink: CandleSink(storage: storage, feed: feed, metrics: metrics), health: health,

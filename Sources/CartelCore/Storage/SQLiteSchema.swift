@@ -10,6 +10,7 @@ enum SQLiteSchema {
         var migrator = DatabaseMigrator()
         migrator.registerMigration("v1-foundation", migrate: v1)
         migrator.registerMigration("v2-kraken-asset-pairs", migrate: v2)
+        migrator.registerMigration("v3-kraken-nonce", migrate: v3)
         return migrator
     }
 
@@ -23,6 +24,16 @@ enum SQLiteSchema {
                 updated_at DATETIME NOT NULL
             );
             CREATE INDEX candles_interval_time ON candles (interval_minutes, open_time);
+            """)
+    }
+
+    /// The highest Kraken nonce used (TEXT: an unsigned 64-bit value).
+    private static func v3(_ db: Database) throws {
+        try db.execute(sql: """
+            CREATE TABLE kraken_nonce (
+                id INTEGER PRIMARY KEY CHECK (id = 1),
+                value TEXT NOT NULL
+            );
             """)
     }
 

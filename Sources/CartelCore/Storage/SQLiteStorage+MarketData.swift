@@ -112,3 +112,23 @@ extension SQLiteStorage {
         }
     }
 }
+
+extension SQLiteStorage: KrakenNonceStore {
+    public func loadNonce() async throws -> UInt64 {
+        try await pool.read { db in
+            try String.fetchOne(db, sql: "SELECT value FROM kraken_nonce WHERE id = 1").flatMap(UInt64.init) ?? 0
+        }
+    }
+
+    public func saveNonce(_ nonce: UInt64) async throws {
+        try await pool.write { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO kraken_nonce (id, value) VALUES (1, ?)
+                    ON CONFLICT (id) DO UPDATE SET value = excluded.value
+                    WHERE CAST(excluded.value AS INTEGER) > CAST(kraken_nonce.value AS INTEGER)
+                    """,
+                arguments: ["\(nonce)"])
+        }
+    }
+}
