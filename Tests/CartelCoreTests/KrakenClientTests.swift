@@ -29,7 +29,7 @@ import Testing
             #expect(try await kraken.depth(pairKey: "XXBTZUSD")["XXBTZUSD"]?.asks.isEmpty == false)
             #expect(try await kraken.trades(pairKey: "XXBTZUSD").trades.count == 3)
             let requests = await fake.requests()
-            #expect(requests.map(\.endpoint) == ["Time", "SystemStatus", "AssetPairs", "Ticker", "Depth", "Trades"])
+            try #require(requests.map(\.endpoint) == ["Time", "SystemStatus", "AssetPairs", "Ticker", "Depth", "Trades"])
             #expect(requests.allSatisfy { $0.method == "GET" })
             #expect(requests[3].query["pair"] == "XXBTZUSD")
         }

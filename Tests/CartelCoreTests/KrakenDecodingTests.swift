@@ -43,7 +43,7 @@ import Testing
         let ohlc = try KrakenDecoding.decode(KrakenOHLC.self, from: fixture("kraken_public_OHLC.json"), endpoint: "OHLC")
         #expect(ohlc.pairKey == "XXBTZUSD")
         #expect(ohlc.last == 1_688_672_160)
-        #expect(ohlc.rows.count >= 4)
+        try #require(ohlc.rows.count >= 4)
         let candle = ohlc.rows[0].candle(pair: "BTC/USD", intervalMinutes: 1)
         #expect(candle.openTime == Date(timeIntervalSince1970: 1_688_671_200))
         #expect(candle.open == Decimal(string: "30306.1"))
@@ -54,7 +54,7 @@ import Testing
     @Test func theLegacyOHLCWithADuplicatedCandleDecodes() throws {
         let ohlc = try KrakenDecoding.decode(
             KrakenOHLC.self, from: fixture("kraken_public_OHLC.legacy-example.json"), endpoint: "OHLC")
-        #expect(ohlc.rows.count == 2)
+        try #require(ohlc.rows.count == 2)
         #expect(ohlc.rows[0] == ohlc.rows[1])
     }
 
@@ -70,6 +70,7 @@ import Testing
     @Test(arguments: Fixtures.names(in: "kraken", prefix: "kraken_error_"))
     func everyErrorSampleThrowsItsClassifiedError(_ name: String) throws {
         let messages = try #require(try Fixtures.json("kraken/\(name)")["error"] as? [String])
+        try #require(!messages.isEmpty)
         let expected: KrakenError.Kind = switch messages[0] {
         case let m where m.hasPrefix("EAPI:Rate limit") || m.hasPrefix("EService:")
             || m.hasPrefix("EGeneral:Temporary lockout") || m.hasPrefix("EAPI:Invalid nonce"): .retryLater

@@ -72,7 +72,7 @@ import Testing
             }
             let candles = try await stored(storage)
             #expect(candles.map { Int($0.openTime.timeIntervalSince1970) } == times)
-            #expect(candles[11].close == Decimal(string: "30000.11"))
+            #expect(candles.last?.close == Decimal(string: "30000.11"))
             #expect(try await storage.latestTicker(pair: "BTC/USD")?.last == Decimal(string: "30303.2"))
             let status = try await storage.collectionStatus()
             #expect(status.first?.pair == "BTC/USD")

@@ -17,7 +17,7 @@ import Testing
 
             """
         let candles = try CandleCSV.parse(csv, pair: "BTC/USD", intervalMinutes: 1)
-        #expect(candles.count == 3)
+        try #require(candles.count == 3)
         #expect(candles.map { Int($0.openTime.timeIntervalSince1970) } == [1_704_067_200, 1_704_067_260, 1_704_067_320])
         #expect(candles[0].close == Decimal(string: "101.25"))
         #expect(candles[0].volume == Decimal(string: "10.5"))

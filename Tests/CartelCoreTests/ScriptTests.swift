@@ -232,7 +232,7 @@ import Testing
             #expect(second.status == 0, "\(second.output)")
 
             let backups = try FileManager.default.contentsOfDirectory(atPath: box.dir.file("backups"))
-            #expect(backups.count == 1)
+            try #require(backups.count == 1)
             let copy = box.dir.file("backups/\(backups[0])")
             let rows = try await ProcessRunner.run(
                 "/usr/bin/sqlite3", ["\(copy)/signalcartel.sqlite", "SELECT service, state FROM service_heartbeats"])
