@@ -68,6 +68,15 @@ enum DecimalText {
             }
         }
         guard sawDigit else { return nil }
+        // Up to 19 significant digits: built from integers, no locale machinery involved.
+        var digits = text.utf8.filter { $0 >= 48 && $0 <= 57 }
+        let scale = text.utf8.firstIndex(of: UInt8(ascii: ".")).map { text.utf8.distance(from: $0, to: text.utf8.endIndex) - 1 } ?? 0
+        while digits.count > 1, digits.first == 48 { digits.removeFirst() }
+        if digits.count <= 19 {
+            let mantissa = digits.reduce(UInt64(0)) { $0 * 10 + UInt64($1 - 48) }
+            return Decimal(sign: text.hasPrefix("-") && mantissa != 0 ? .minus : .plus, exponent: -scale,
+                           significand: Decimal(mantissa))
+        }
         return Decimal(string: text, locale: Locale(identifier: "en_US_POSIX"))
     }
 }

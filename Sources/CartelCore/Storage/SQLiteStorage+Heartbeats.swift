@@ -17,7 +17,7 @@ extension SQLiteStorage {
                     """,
                 arguments: [
                     heartbeat.service.rawValue, Int64(heartbeat.pid), heartbeat.host, heartbeat.version,
-                    heartbeat.startedAt, heartbeat.lastBeat, heartbeat.state.rawValue, heartbeat.detail,
+                    SQLiteTime.string(heartbeat.startedAt), SQLiteTime.string(heartbeat.lastBeat), heartbeat.state.rawValue, heartbeat.detail,
                     heartbeat.intervalSeconds,
                 ])
         }
