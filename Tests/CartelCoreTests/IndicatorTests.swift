@@ -1,4 +1,6 @@
 import CartelCore
+import Foundation
+import TestSupport
 import Testing
 
 /// Indicator values against hand-computed references. `closes` are the 33 closes of
@@ -82,5 +84,40 @@ import Testing
     @Test func volumeAverageIsTheMeanOfTheWindow() {
         var average = VolumeAverage(period: 2)
         #expect([1.0, 3, 5].map { average.update(volume: $0) } == [nil, 2, 4])
+    }
+}
+
+@Suite struct IndicatorCommandTests {
+    @Test func specsParseAndBadOnesAreRejected() throws {
+        #expect(try IndicatorSpec.parse("rsi:14") == .rsi(14))
+        #expect(try IndicatorSpec.parse("MACD:12,26,9") == .macd(fast: 12, slow: 26, signal: 9))
+        #expect(try IndicatorSpec.parse("bollinger:20,2.5") == .bollinger(period: 20, width: 2.5))
+        #expect(try IndicatorSpec.parse("bollinger:20").columns == ["bb_lower_20_2", "bb_middle_20_2", "bb_upper_20_2"])
+        for bad in ["rsi:0", "rsi:x", "macd:26,12,9", "bollinger:20,-1", "stoch:14"] {
+            #expect(throws: IndicatorSpec.ParseError.self) { try IndicatorSpec.parse(bad) }
+        }
+    }
+
+    @Test func theIndicatorsCommandPrintsTheTimeColumnAndEmptyCellsUntilWarm() async throws {
+        let dir = try TemporaryDirectory(prefix: "indicators")
+        defer { dir.remove() }
+        let rows = IndicatorTests.closes.enumerated().map { "\(1_704_067_200 + $0.offset * 60),\($0.element),\($0.element + 0.5),\($0.element - 0.4),\($0.element),1" }
+        try (["Time,Open,High,Low,Close,Volume"] + rows).joined(separator: "\n")
+            .write(toFile: dir.file("in.csv"), atomically: true, encoding: .utf8)
+        let result = try await ProcessRunner.run(
+            BuildProducts.path("trading-engine"),
+            ["indicators", "--csv", dir.file("in.csv"), "--indicator", "rsi:14", "--indicator", "macd:3,6,4"])
+        #expect(result.status == 0, "\(result.stderr)")
+        let lines = result.stdout.split(separator: "\n").map(String.init)
+        try #require(lines.count == 34)
+        #expect(lines[0] == "time,rsi_14,macd_3_6_4,macd_signal_3_6_4,macd_hist_3_6_4")
+        #expect(lines[1] == "1704067200,,,,")
+        let rsi = lines[15].split(separator: ",", omittingEmptySubsequences: false)
+        #expect(rsi[0] == "1704068040")
+        #expect(abs((Double(rsi[1]) ?? 0) - 70.464135) < 1e-5)
+        let bad = try await ProcessRunner.run(
+            BuildProducts.path("trading-engine"), ["indicators", "--csv", dir.file("in.csv"), "--indicator", "stoch"])
+        #expect(bad.status != 0)
+        #expect(bad.stderr.contains("unknown indicator 'stoch'"))
     }
 }

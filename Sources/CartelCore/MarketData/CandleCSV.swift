@@ -2,7 +2,8 @@ import Foundation
 
 /// Reads OHLCV candles from CSV: a header naming time (or date), open, high, low, close and
 /// volume in any case and order (other columns are ignored); time as Unix seconds or ISO 8601
-/// date or date-time. Values must be plain decimals. Errors name the line.
+/// date or date-time. Values must be plain decimals. Errors name the line. A `vwap` column is
+/// used when present; without one, vwap is the typical price (high + low + close) / 3.
 public enum CandleCSV {
     public struct ParseError: Error, CustomStringConvertible, Equatable {
         public var line: Int
@@ -21,6 +22,11 @@ public enum CandleCSV {
     }
 
     public static func parse(_ text: String, pair: String, intervalMinutes: Int) throws -> [Candle] {
+        try parseRows(text, pair: pair, intervalMinutes: intervalMinutes).map(\.candle)
+    }
+
+    /// Candles with the time text exactly as the file wrote it.
+    public static func parseRows(_ text: String, pair: String, intervalMinutes: Int) throws -> [(time: String, candle: Candle)] {
         var lines = text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).enumerated()
             .map { ($0.offset + 1, $0.element.trimmingCharacters(in: .whitespaces)) }
             .filter { !$0.1.isEmpty }
@@ -37,6 +43,7 @@ public enum CandleCSV {
         let time = try column(["time", "date", "timestamp", "datetime"])
         let open = try column(["open"]), high = try column(["high"]), low = try column(["low"])
         let close = try column(["close"]), volume = try column(["volume"])
+        let vwapColumn = names.firstIndex(of: "vwap")
         let needed = [time, open, high, low, close, volume].max()!
         return try lines.map { number, line in
             let fields = line.split(separator: ",", omittingEmptySubsequences: false)
@@ -57,9 +64,10 @@ public enum CandleCSV {
             guard l <= min(o, c), h >= max(o, c) else {
                 throw ParseError(line: number, message: "low/high do not bracket open and close")
             }
-            return Candle(
+            let vwap = try vwapColumn.map { try decimal($0) } ?? (h + l + c) / 3
+            return (fields[time], Candle(
                 pair: pair, intervalMinutes: intervalMinutes, openTime: date, open: o, high: h, low: l, close: c,
-                vwap: (h + l + c) / 3, volume: v, tradeCount: 0)
+                vwap: vwap, volume: v, tradeCount: 0))
         }
     }
 
