@@ -37,6 +37,7 @@ DATABASE_URL="sqlite:$sandbox/soak.sqlite" KRAKEN_API_URL="http://127.0.0.1:$kra
 service_pid=$!
 
 rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
+anon_kb() { awk '/^RssAnon:/ {print $2}' "/proc/$1/status"; }
 echo "machine: $(uname -srm), $(nproc) cores, $(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)"
 echo "market-data PID $service_pid polling the fake Kraken on port $kraken_port every second for $minutes min"
 samples=()
@@ -44,7 +45,8 @@ for ((m = 1; m <= minutes; m++)); do
     sleep 60
     sc_alive "$service_pid" || { tail -n 20 "$sandbox/market-data.log"; die "market-data died after $m min"; }
     samples+=("$(rss_kb "$service_pid")")
-    printf '  minute %3d: RSS %6.1f MB\n' "$m" "$(awk -v k="${samples[-1]}" 'BEGIN {print k / 1024}')"
+    printf '  minute %3d: RSS %6.1f MB, anonymous %5.1f MB\n' "$m" \
+        "$(awk -v k="${samples[-1]}" 'BEGIN {print k / 1024}')" "$(awk -v k="$(anon_kb "$service_pid")" 'BEGIN {print k / 1024}')"
 done
 tickers=$(sqlite3 "$sandbox/soak.sqlite" "SELECT COUNT(*) FROM tickers" 2>/dev/null || echo "?")
 requests=$(curl -s "http://127.0.0.1:$metrics_port/metrics" | awk '/^kraken_requests_total/ {n += $2} END {print n + 0}')
