@@ -68,3 +68,35 @@ import Testing
         #expect(try StrategyParameter.resolve([:], for: SMACrossStrategy.self) == ["fast": 10, "slow": 30])
     }
 }
+
+@Suite struct MoreStrategyTests {
+    @Test func macdEntersOnAPositiveHistogramCrossAboveZeroAndExitsOnTheCrossBelow() throws {
+        var strategy = try MACDStrategy.make(["fast": 2, "slow": 4, "signal": 2])
+        // Rising (MACD > 0), a pause that pulls the histogram below zero, a new push up, then a fall.
+        let closes: [Double] = [10, 11, 12, 13, 14, 15, 15, 14.8, 14.9, 16, 17.5, 19, 18, 16, 14, 12]
+        let signals = StrategyTests.run(&strategy, closes)
+        #expect(signals.map(\.1) == [.enter, .exit], "\(signals)")
+        #expect(!strategy.inPosition)
+    }
+
+    @Test func bollingerBreakoutEntersAboveTheUpperBandInAnUptrendAndExitsBelowTheMiddle() throws {
+        // With 5 candles one close cannot sit 2σ above a window that contains it: use 1.5σ.
+        var strategy = try BollingerBreakoutStrategy.make(["length": 5, "width": 1.5, "trend": 3, "atr_period": 3, "atr_stop": 10])
+        let closes: [Double] = [10, 10.2, 10.1, 10.3, 10.2, 10.3, 12, 12.5, 12.6, 10.5, 10]
+        let signals = StrategyTests.run(&strategy, closes)
+        #expect(signals.map(\.1) == [.enter, .exit], "\(signals)")
+        #expect(signals.first?.0 == 6)
+    }
+
+    @Test func bollingerBreakoutHonoursItsATRStop() throws {
+        var strategy = try BollingerBreakoutStrategy.make(["length": 5, "width": 1.5, "trend": 3, "atr_period": 3, "atr_stop": 0.5])
+        // Entry at 12 with ATR 1.4: stop at 11.3; 11.2 is under the stop but above the middle band (10.8).
+        let closes: [Double] = [10, 10.2, 10.1, 10.3, 10.2, 10.3, 12, 11.2]
+        var reasons: [String] = []
+        for candle in StrategyTests.candles(closes) {
+            let signal = strategy.onCandle(candle)
+            if signal.action != .hold { reasons.append("\(signal.action.rawValue): \(signal.reason)") }
+        }
+        #expect(reasons == ["enter: close broke above the upper band in an uptrend", "exit: close fell below the ATR stop"])
+    }
+}
