@@ -100,3 +100,44 @@ import Testing
         #expect(reasons == ["enter: close broke above the upper band in an uptrend", "exit: close fell below the ATR stop"])
     }
 }
+
+@Suite struct PullbackAndOscillatorTests {
+    @Test func momentumIsTheChangeOverThePeriod() {
+        var momentum = Momentum(period: 2)
+        #expect([1.0, 2, 4, 7].map { momentum.update($0) } == [nil, nil, 3, 5])
+    }
+
+    @Test func rsiPullbackBuysTheDipInAnUptrendAndSellsTheFadeFromOverbought() throws {
+        var strategy = try RSIPullbackStrategy.make([
+            "period": 2, "trend": 3, "volume_fast": 2, "volume_slow": 3,
+        ])
+        let closes: [Double] = [10, 11, 12, 13, 14, 15, 16, 17, 18, 13, 19, 21, 23, 25, 24, 22]
+        let signals = StrategyTests.run(&strategy, closes)
+        #expect(signals.map(\.1) == [.enter, .exit], "\(signals)")
+        #expect(signals.first?.0 == 10)
+    }
+
+    @Test func quantumOscillatorNeedsMomentumAndVolumeToEnter() throws {
+        func candles(volumeOnCross: Double) -> [StrategyCandle] {
+            let closes: [Double] = [20, 19, 18, 17, 16, 15, 14, 13, 15, 16, 18, 20, 22, 21, 19, 17, 15]
+            return closes.enumerated().map { index, close in
+                StrategyCandle(time: .init(timeIntervalSince1970: Double(index * 60)), open: close, high: close,
+                               low: close, close: close, volume: index >= 8 ? volumeOnCross : 1)
+            }
+        }
+        let parameters: [String: Double] = ["fast": 2, "slow": 4, "signal": 2, "momentum": 2, "volume": 3]
+        var confirmed = try QuantumOscillatorStrategy.make(parameters)
+        let actions = candles(volumeOnCross: 5).map { confirmed.onCandle($0).action }.filter { $0 != .hold }
+        #expect(actions == [.enter, .exit], "\(actions)")
+        var quiet = try QuantumOscillatorStrategy.make(parameters)
+        #expect(candles(volumeOnCross: 1).allSatisfy { quiet.onCandle($0).action == .hold })
+    }
+
+    @Test func everyStrategyRejectsAnUnknownParameter() {
+        #expect(throws: StrategyParameter.Invalid.self) { try RSIPullbackStrategy.make(["bogus": 1]) }
+        #expect(throws: StrategyParameter.Invalid.self) { try QuantumOscillatorStrategy.make(["bogus": 1]) }
+        #expect(throws: StrategyParameter.Invalid.self) { try MACDStrategy.make(["bogus": 1]) }
+        #expect(throws: StrategyParameter.Invalid.self) { try BollingerBreakoutStrategy.make(["bogus": 1]) }
+        #expect(throws: StrategyParameter.Invalid.self) { try RSIPullbackStrategy.make(["lower": 40, "lower_threshold": 33]) }
+    }
+}

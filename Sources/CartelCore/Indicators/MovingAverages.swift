@@ -49,3 +49,20 @@ public struct VolumeAverage: Sendable {
     public init(period: Int) { sma = SMA(period: period) }
     public mutating func update(volume: Double) -> Double? { sma.update(volume) }
 }
+
+/// Momentum over `period` candles: close − close `period` candles ago (TA-Lib `MOM`).
+public struct Momentum: Sendable {
+    public let period: Int
+    var window: RollingWindow
+
+    public init(period: Int) {
+        self.period = period
+        window = RollingWindow(capacity: period)
+    }
+
+    public mutating func update(_ value: Double) -> Double? {
+        let past = window.oldest
+        window.push(value)
+        return past.map { value - $0 }
+    }
+}

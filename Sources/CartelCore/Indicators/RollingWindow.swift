@@ -13,6 +13,8 @@ struct RollingWindow: Sendable {
     }
 
     var capacity: Int { values.count }
+    /// The value that the next push replaces (the oldest one, once full).
+    var oldest: Double? { isFull ? values[next] : nil }
     var isFull: Bool { count == values.count }
 
     mutating func push(_ value: Double) {
