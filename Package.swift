@@ -49,7 +49,6 @@ let package = Package(
             name: "trading-engine",
             dependencies: [
                 "CartelCore",
-                .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings

@@ -1,7 +1,6 @@
 import ArgumentParser
 import CartelCore
 import Foundation
-import Prometheus
 import ServiceLifecycle
 
 /// `trading-engine`: runs strategies on market data and keeps the ledger.
@@ -50,17 +49,10 @@ struct TradingEngineCommand: AsyncParsableCommand {
                     let storage = try SQLiteStorage(location: config.service.database)
                     var services: [any Service] = []
                     if config.mode == .embedded {
-                        let registry = PrometheusCollectorRegistry()
-                        let metrics = PrometheusMetricsFactory(registry: registry)
-                        let health = CollectorHealth()
-                        services.append(try MarketDataApp.buildCollector(
+                        let (collector, metricsServer) = try MarketDataApp.buildCollection(
                             marketData: config.marketData, kraken: config.kraken, storage: storage, feed: CandleFeed(),
-                            health: health, metrics: metrics, logger: logger))
-                        services.append(MarketDataApp.buildMetricsServer(
-                            host: config.marketData.metricsHost, port: config.marketData.metricsPort, registry: registry,
-                            metrics: metrics, health: health,
-                            staleAfterSeconds: Double(max(config.marketData.tickerPollSeconds * 3, 30)),
-                            service: .tradingEngine, logger: logger))
+                            service: .tradingEngine, logger: logger)
+                        services = [collector, metricsServer]
                     }
                     return WorkerApp.buildServiceGroup(
                         configuration: config.service, storage: OpenStorage(storage),

@@ -26,6 +26,29 @@ public enum MarketDataApp {
         storage: any Storage, replay: Replay? = nil, feed: CandleFeed = CandleFeed(),
         identity: ProcessIdentity = .current(), logger: Logger
     ) throws -> ServiceGroup {
+        let (worker, server) = try buildCollection(
+            marketData: marketData, kraken: kraken, storage: storage, replay: replay, feed: feed,
+            service: service.service, logger: logger)
+        let heartbeat = HeartbeatService(
+            service: service.service, storage: OpenStorage(storage), identity: identity,
+            intervalSeconds: service.heartbeatSeconds, memoryBudgetMB: service.memoryBudgetMB,
+            clock: ContinuousClock(), logger: logger)
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
+            .init(service: heartbeat), .init(service: server),
+        ]
+        // A replay that is done ends the process; the live collector only stops on a signal.
+        services.append(.init(service: worker, successTerminationBehavior: replay == nil ? .cancelGroup : .gracefullyShutdownGroup))
+        return ServiceGroup(configuration: .init(
+            services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+    }
+
+    /// The collection worker (live collector, or a replay) and its `/metrics` + `/health` server,
+    /// sharing one Prometheus registry: what `market-data` runs, and what `trading-engine` embeds
+    /// in minimal mode.
+    public static func buildCollection(
+        marketData: MarketDataConfiguration, kraken: KrakenConfiguration, storage: any Storage, replay: Replay? = nil,
+        feed: CandleFeed, service: ServiceName, logger: Logger
+    ) throws -> (worker: any Service, metricsServer: any Service) {
         let registry = PrometheusCollectorRegistry()
         let metrics = PrometheusMetricsFactory(registry: registry)
         let health = CollectorHealth()
@@ -43,22 +66,11 @@ public enum MarketDataApp {
         let server = buildMetricsServer(
             host: marketData.metricsHost, port: marketData.metricsPort, registry: registry, metrics: metrics,
             health: health, staleAfterSeconds: Double(max(marketData.tickerPollSeconds * 3, 30)),
-            service: service.service, logger: logger)
-        let heartbeat = HeartbeatService(
-            service: service.service, storage: OpenStorage(storage), identity: identity,
-            intervalSeconds: service.heartbeatSeconds, memoryBudgetMB: service.memoryBudgetMB,
-            clock: ContinuousClock(), logger: logger)
-        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
-            .init(service: heartbeat), .init(service: server),
-        ]
-        // A replay that is done ends the process; the live collector only stops on a signal.
-        services.append(.init(service: worker, successTerminationBehavior: replay == nil ? .cancelGroup : .gracefullyShutdownGroup))
-        return ServiceGroup(configuration: .init(
-            services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+            service: service, logger: logger)
+        return (worker, server)
     }
 
-    /// The live collector, for `market-data` or embedded in `trading-engine` (minimal mode).
-    public static func buildCollector(
+    static func buildCollector(
         marketData: MarketDataConfiguration, kraken: KrakenConfiguration, storage: any Storage, feed: CandleFeed,
         health: CollectorHealth, metrics: any MetricsFactory, logger: Logger
     ) throws -> MarketDataCollector<ContinuousClock> {
@@ -72,7 +84,7 @@ public enum MarketDataApp {
     }
 
     /// `/metrics` and `/health` (healthy while the last successful poll is recent).
-    public static func buildMetricsServer(
+    static func buildMetricsServer(
         host: String, port: Int, registry: PrometheusCollectorRegistry, metrics: any MetricsFactory,
         health: CollectorHealth, staleAfterSeconds: Double, service: ServiceName, logger: Logger
     ) -> some Service {

@@ -106,8 +106,6 @@ public struct MarketDataCollector<C: Clock>: Service where C.Duration == Duratio
                 await applyRetention()
                 retentionDue = clock.now.advanced(by: .seconds(3600))
             }
-            Gauge(label: "marketdata_last_successful_poll_age_seconds", factory: metrics)
-                .record(health.lastSuccessAge() ?? -1)
             var next = min(tickerDue, retentionDue)
             if keys.isEmpty { next = min(next, directoryDue) }
             for track in tracks where keys[track.pair] != nil { next = min(next, track.nextDue) }

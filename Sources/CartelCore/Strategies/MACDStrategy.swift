@@ -16,13 +16,7 @@ public struct MACDStrategy: Strategy {
         macd = MACD(fast: Int(parameters["fast"]!), slow: Int(parameters["slow"]!), signal: Int(parameters["signal"]!))
     }
 
-    public static func make(_ given: [String: Double] = [:]) throws -> MACDStrategy {
-        let values = try StrategyParameter.resolve(given, for: Self.self)
-        guard values["fast"]! < values["slow"]! else {
-            throw StrategyParameter.Invalid(strategy: kind, message: "fast must be below slow")
-        }
-        return MACDStrategy(validated: values)
-    }
+    public static let orderedParameters = [("fast", "slow")]
 
     public mutating func onCandle(_ candle: StrategyCandle) -> StrategySignal {
         guard let value = macd.update(candle.close) else { return .hold("warming up") }

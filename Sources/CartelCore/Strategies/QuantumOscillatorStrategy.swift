@@ -28,13 +28,7 @@ public struct QuantumOscillatorStrategy: Strategy {
         volume = VolumeAverage(period: Int(parameters["volume"]!))
     }
 
-    public static func make(_ given: [String: Double] = [:]) throws -> QuantumOscillatorStrategy {
-        let values = try StrategyParameter.resolve(given, for: Self.self)
-        guard values["fast"]! < values["slow"]! else {
-            throw StrategyParameter.Invalid(strategy: kind, message: "fast must be below slow")
-        }
-        return QuantumOscillatorStrategy(validated: values)
-    }
+    public static let orderedParameters = [("fast", "slow")]
 
     public mutating func onCandle(_ candle: StrategyCandle) -> StrategySignal {
         let fastValue = fast.update(candle.close)

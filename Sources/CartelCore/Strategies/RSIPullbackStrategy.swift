@@ -35,16 +35,7 @@ public struct RSIPullbackStrategy: Strategy {
         volumeSlow = VolumeAverage(period: Int(parameters["volume_slow"]!))
     }
 
-    public static func make(_ given: [String: Double] = [:]) throws -> RSIPullbackStrategy {
-        let v = try StrategyParameter.resolve(given, for: Self.self)
-        guard v["lower"]! < v["lower_threshold"]!, v["upper_threshold"]! < v["upper"]!,
-            v["volume_fast"]! < v["volume_slow"]!
-        else {
-            throw StrategyParameter.Invalid(
-                strategy: kind, message: "need lower < lower_threshold, upper_threshold < upper and volume_fast < volume_slow")
-        }
-        return RSIPullbackStrategy(validated: v)
-    }
+    public static let orderedParameters = [("lower", "lower_threshold"), ("upper_threshold", "upper"), ("volume_fast", "volume_slow")]
 
     public mutating func onCandle(_ candle: StrategyCandle) -> StrategySignal {
         let value = rsi.update(candle.close)

@@ -29,13 +29,7 @@ public struct RSIStrategy: Strategy {
         overbought = parameters["overbought"]!
     }
 
-    public static func make(_ given: [String: Double] = [:]) throws -> RSIStrategy {
-        let values = try StrategyParameter.resolve(given, for: Self.self)
-        guard values["trend_fast"]! < values["trend_slow"]! else {
-            throw StrategyParameter.Invalid(strategy: kind, message: "trend_fast must be below trend_slow")
-        }
-        return RSIStrategy(validated: values)
-    }
+    public static let orderedParameters = [("trend_fast", "trend_slow")]
 
     public mutating func onCandle(_ candle: StrategyCandle) -> StrategySignal {
         let value = rsi.update(candle.close)

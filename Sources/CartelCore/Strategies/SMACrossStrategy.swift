@@ -17,13 +17,7 @@ public struct SMACrossStrategy: Strategy {
         slow = SMA(period: Int(parameters["slow"]!))
     }
 
-    public static func make(_ given: [String: Double] = [:]) throws -> SMACrossStrategy {
-        let values = try StrategyParameter.resolve(given, for: Self.self)
-        guard values["fast"]! < values["slow"]! else {
-            throw StrategyParameter.Invalid(strategy: kind, message: "fast (\(values["fast"]!)) must be below slow (\(values["slow"]!))")
-        }
-        return SMACrossStrategy(validated: values)
-    }
+    public static let orderedParameters = [("fast", "slow")]
 
     public mutating func onCandle(_ candle: StrategyCandle) -> StrategySignal {
         let fastValue = fast.update(candle.close)

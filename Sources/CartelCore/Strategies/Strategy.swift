@@ -52,6 +52,8 @@ public protocol Strategy: Sendable {
     static var kind: String { get }
     /// Every parameter with its default and valid range.
     static var parameters: [StrategyParameter] { get }
+    /// Pairs of parameters whose first value must be below the second (`fast` < `slow`).
+    static var orderedParameters: [(String, String)] { get }
 
     /// Builds the strategy from validated parameters (see ``StrategyParameter/resolve(_:for:)``).
     init(validated parameters: [String: Double])
@@ -68,7 +70,10 @@ public protocol Strategy: Sendable {
 }
 
 extension Strategy {
-    /// Builds the strategy from user parameters, rejecting unknown names and out-of-range values.
+    public static var orderedParameters: [(String, String)] { [] }
+
+    /// Builds the strategy from user parameters, rejecting unknown names, out-of-range values and
+    /// broken orderings.
     public static func make(_ given: [String: Double] = [:]) throws -> Self {
         Self(validated: try StrategyParameter.resolve(given, for: Self.self))
     }

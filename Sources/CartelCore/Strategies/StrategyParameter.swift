@@ -19,7 +19,8 @@ public struct StrategyParameter: Sendable, Equatable {
         public var description: String { "\(strategy): \(message)" }
     }
 
-    /// Defaults overlaid with `given`; every value checked against its range and kind.
+    /// Defaults overlaid with `given`; every value checked against its range and kind, and every
+    /// pair in `orderedParameters` checked for order.
     public static func resolve<S: Strategy>(_ given: [String: Double], for strategy: S.Type) throws -> [String: Double] {
         let known = Dictionary(uniqueKeysWithValues: S.parameters.map { ($0.name, $0) })
         for name in given.keys.sorted() where known[name] == nil {
@@ -39,6 +40,9 @@ public struct StrategyParameter: Sendable, Equatable {
                 throw Invalid(strategy: S.kind, message: "\(parameter.name)=\(value) must be a whole number")
             }
             values[parameter.name] = value
+        }
+        for (lower, upper) in S.orderedParameters where values[lower]! >= values[upper]! {
+            throw Invalid(strategy: S.kind, message: "\(lower) (\(values[lower]!)) must be below \(upper) (\(values[upper]!))")
         }
         return values
     }
