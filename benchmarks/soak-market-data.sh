@@ -12,7 +12,7 @@ sc_require_number MINUTES "$minutes"
 ((minutes >= 2)) || die "MINUTES must be at least 2"
 cd "$SC_ROOT"
 for product in market-data fake-kraken; do
-    [[ -x .build/release/$product ]] || swift build -c release --product "$product" || die "build of $product failed"
+    [[ -x .build/release/$product ]] || sc_release_build "$product" || die "build of $product failed"
 done
 
 sandbox=$(mktemp -d /tmp/signalcartel-soak.XXXXXX)

@@ -42,7 +42,7 @@ trap cleanup EXIT
 sc_init
 
 for svc in website trading-engine market-data; do sc_ensure_binary "$svc"; done
-[[ -x $SC_ROOT/.build/release/fake-kraken ]] || (cd "$SC_ROOT" && swift build -c release --product fake-kraken) ||
+[[ -x $SC_ROOT/.build/release/fake-kraken ]] || sc_release_build fake-kraken ||
     die "build of fake-kraken failed"
 "$SC_ROOT/.build/release/fake-kraken" "$kraken_port" >"$sandbox/fake-kraken.log" 2>&1 &
 fake_pid=$!

@@ -7,7 +7,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 cd "$SC_ROOT"
 
 sc_ensure_packages "${SC_TEST_PACKAGES[@]}"
-mapfile -t scripts < <(find scripts .ci benchmarks -type f \( -name '*.sh' -o -name run \) | sort)
+mapfile -t scripts < <(find scripts .ci benchmarks linker -type f \( -name '*.sh' -o -name run \) | sort)
 shellcheck -x "${scripts[@]}"
 ok "shellcheck: ${#scripts[@]} scripts clean"
 

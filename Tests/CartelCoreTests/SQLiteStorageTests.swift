@@ -130,9 +130,20 @@ import Testing
         for _ in 0..<20_000 {
             let date = Date(timeIntervalSince1970: Double.random(in: -2_000_000_000...4_000_000_000).rounded(.down) / 1
                 + Double(Int.random(in: 0..<1000)) / 1000)
-            #expect(SQLiteTime.string(date) == String.fromDatabaseValue(date.databaseValue), "\(date.timeIntervalSince1970)")
+            #expect(UTCTime.sqlite(date) == String.fromDatabaseValue(date.databaseValue), "\(date.timeIntervalSince1970)")
         }
-        #expect(SQLiteTime.string(Date(timeIntervalSince1970: 0)) == "1970-01-01 00:00:00.000")
-        #expect(SQLiteTime.string(Date(timeIntervalSince1970: 1_709_596_800.25)) == "2024-03-05 00:00:00.250")
+        #expect(UTCTime.sqlite(Date(timeIntervalSince1970: 0)) == "1970-01-01 00:00:00.000")
+        #expect(UTCTime.sqlite(Date(timeIntervalSince1970: 1_709_596_800.25)) == "2024-03-05 00:00:00.250")
+    }
+
+    @Test func isoTimeTextMatchesFoundationsISO8601() {
+        let withMillis = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
+        let whole = Date.ISO8601FormatStyle()
+        for _ in 0..<5_000 {
+            let date = Date(timeIntervalSince1970: Double(Int.random(in: 0...4_000_000_000)) + Double(Int.random(in: 0..<1000)) / 1000)
+            #expect(UTCTime.iso8601(date) == withMillis.format(date), "\(date.timeIntervalSince1970)")
+            #expect(UTCTime.iso8601(date, fractional: false) == whole.format(date), "\(date.timeIntervalSince1970)")
+        }
+        #expect(UTCTime.iso8601(Date(timeIntervalSince1970: 1_764_104_822.123)) == "2025-11-25T21:07:02.123Z")
     }
 }

@@ -47,6 +47,15 @@ public struct Settings: Sendable {
         return value
     }
 
+    /// An exact decimal (`0.40`, `10000`), plain notation only.
+    public func decimal(_ name: String, default defaultValue: Decimal, in range: ClosedRange<Decimal>) throws -> Decimal {
+        guard let text = raw(name) else { return defaultValue }
+        guard let value = DecimalText.parse(text), range.contains(value) else {
+            throw ConfigurationError(key: name, value: text, expected: "a decimal number from \(range.lowerBound) to \(range.upperBound)")
+        }
+        return value
+    }
+
     public func port(_ name: String, default defaultValue: Int) throws -> Int {
         try int(name, default: defaultValue, in: 1...65535)
     }

@@ -46,7 +46,7 @@ public struct LineLogHandler: LogHandler {
     public static func format(
         date: Date, level: Logger.Level, service: String, message: String, metadata: Logger.Metadata
     ) -> String {
-        var line = "\(date.formatted(.iso8601.year().month().day().time(includingFractionalSeconds: true).timeZone(separator: .omitted))) \(level) \(service): \(message)"
+        var line = "\(UTCTime.iso8601(date)) \(level) \(service): \(message)"
         for key in metadata.keys.sorted() {
             line += " \(key)=\(quoted("\(metadata[key]!)"))"
         }

@@ -7,7 +7,7 @@ extension SQLiteStorage {
     /// writes up to 720 candles per OHLC answer, and this is its hot path.
     public func upsertCandles(_ candles: [Candle]) async throws {
         guard !candles.isEmpty else { return }
-        let now = SQLiteTime.string(Date())
+        let now = UTCTime.sqlite(Date())
         try await pool.write { db in
             let connection = db.sqliteConnection
             var statement: OpaquePointer?
@@ -20,7 +20,7 @@ extension SQLiteStorage {
                 sqlite3_reset(statement)
                 Self.bind(statement, 1, candle.pair)
                 sqlite3_bind_int64(statement, 2, Int64(candle.intervalMinutes))
-                Self.bind(statement, 3, SQLiteTime.string(candle.openTime))
+                Self.bind(statement, 3, UTCTime.sqlite(candle.openTime))
                 Self.bind(statement, 4, DecimalText.string(candle.open))
                 Self.bind(statement, 5, DecimalText.string(candle.high))
                 Self.bind(statement, 6, DecimalText.string(candle.low))

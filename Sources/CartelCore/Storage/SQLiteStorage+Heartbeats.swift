@@ -17,7 +17,7 @@ extension SQLiteStorage {
                     """,
                 arguments: [
                     heartbeat.service.rawValue, Int64(heartbeat.pid), heartbeat.host, heartbeat.version,
-                    SQLiteTime.string(heartbeat.startedAt), SQLiteTime.string(heartbeat.lastBeat), heartbeat.state.rawValue, heartbeat.detail,
+                    UTCTime.sqlite(heartbeat.startedAt), UTCTime.sqlite(heartbeat.lastBeat), heartbeat.state.rawValue, heartbeat.detail,
                     heartbeat.intervalSeconds,
                 ])
         }

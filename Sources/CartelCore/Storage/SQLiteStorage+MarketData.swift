@@ -11,7 +11,7 @@ extension SQLiteStorage {
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """,
                 arguments: [
-                    ticker.pair, SQLiteTime.string(ticker.time), DecimalText.string(ticker.bid), DecimalText.string(ticker.ask),
+                    ticker.pair, UTCTime.sqlite(ticker.time), DecimalText.string(ticker.bid), DecimalText.string(ticker.ask),
                     DecimalText.string(ticker.last), DecimalText.string(ticker.volume24h),
                     DecimalText.string(ticker.vwap24h), DecimalText.string(ticker.low24h),
                     DecimalText.string(ticker.high24h), DecimalText.string(ticker.openToday), ticker.tradeCount24h,
@@ -47,7 +47,7 @@ extension SQLiteStorage {
         try await pool.write { db in
             try db.execute(
                 sql: "DELETE FROM candles WHERE interval_minutes = ? AND open_time < ?",
-                arguments: [intervalMinutes, SQLiteTime.string(cutoff)])
+                arguments: [intervalMinutes, UTCTime.sqlite(cutoff)])
             return db.changesCount
         }
     }
@@ -64,7 +64,7 @@ extension SQLiteStorage {
                         status = 'collecting', data_points = excluded.data_points, oldest = excluded.oldest,
                         newest = excluded.newest, last_collected = excluded.last_collected
                     """,
-                arguments: [pair, SQLiteTime.string(time), pair])
+                arguments: [pair, UTCTime.sqlite(time), pair])
         }
     }
 
@@ -102,7 +102,7 @@ extension SQLiteStorage {
                     INSERT INTO kraken_asset_pairs (id, body, updated_at) VALUES (1, ?, ?)
                     ON CONFLICT (id) DO UPDATE SET body = excluded.body, updated_at = excluded.updated_at
                     """,
-                arguments: [String(decoding: json, as: UTF8.self), SQLiteTime.string(Date())])
+                arguments: [String(decoding: json, as: UTF8.self), UTCTime.sqlite(Date())])
         }
     }
 

@@ -59,7 +59,10 @@ public enum WebsiteApp {
 
     static func jsonResponse(_ value: some Encodable, status: HTTPResponse.Status) throws -> Response {
         let encoder = JSONEncoder()
-        encoder.dateEncodingStrategy = .iso8601
+        encoder.dateEncodingStrategy = .custom { date, encoder in
+            var container = encoder.singleValueContainer()
+            try container.encode(UTCTime.iso8601(date, fractional: false))
+        }
         encoder.outputFormatting = [.sortedKeys]
         let data = try encoder.encode(value)
         return Response(

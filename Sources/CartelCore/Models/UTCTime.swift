@@ -1,12 +1,24 @@
 import Foundation
 
-/// Dates as SQLite TEXT in GRDB's storage format, `YYYY-MM-DD HH:MM:SS.SSS` (UTC, to the nearest
-/// millisecond), computed with integer arithmetic instead of a `DateFormatter`.
-enum SQLiteTime {
-    static func string(_ date: Date) -> String {
+/// UTC timestamps computed with integer arithmetic. Foundation's date formatting looks up the
+/// local time zone through ICU on first use, which maps megabytes of ICU data into every service
+/// that logs a line; these need none of it.
+public enum UTCTime {
+    /// ISO 8601 as logs and JSON use it: `2026-11-25T21:07:02.123Z` (`fractional: false` drops
+    /// the milliseconds: `2026-11-25T21:07:02Z`).
+    public static func iso8601(_ date: Date, fractional: Bool = true) -> String {
+        var text = string(date, separator: "T", milliseconds: fractional)
+        text += "Z"
+        return text
+    }
+
+    /// `YYYY-MM-DD HH:MM:SS.SSS` to the nearest millisecond: GRDB's storage format for dates.
+    static func sqlite(_ date: Date) -> String { string(date, separator: " ", milliseconds: true) }
+
+    static func string(_ date: Date, separator: String, milliseconds: Bool) -> String {
         let interval = date.timeIntervalSince1970
         var seconds = Int64(interval.rounded(.down))
-        var millis = Int64(((interval - Double(seconds)) * 1000).rounded())
+        var millis = milliseconds ? Int64(((interval - Double(seconds)) * 1000).rounded()) : 0
         if millis >= 1000 {
             millis -= 1000
             seconds += 1
@@ -30,14 +42,16 @@ enum SQLiteTime {
         pad(month, 2, &text)
         text += "-"
         pad(day, 2, &text)
-        text += " "
+        text += separator
         pad(secondOfDay / 3600, 2, &text)
         text += ":"
         pad(secondOfDay / 60 % 60, 2, &text)
         text += ":"
         pad(secondOfDay % 60, 2, &text)
-        text += "."
-        pad(millis, 3, &text)
+        if milliseconds {
+            text += "."
+            pad(millis, 3, &text)
+        }
         return text
     }
 

@@ -1,0 +1,50 @@
+import Foundation
+
+/// Every strategy the platform ships, by the name used in configuration.
+public enum StrategyCatalog {
+    public static let all: [any Strategy.Type] = [
+        SMACrossStrategy.self, RSIStrategy.self, RSIPullbackStrategy.self, QuantumOscillatorStrategy.self,
+        BollingerBreakoutStrategy.self, MACDStrategy.self,
+    ]
+
+    public static var kinds: [String] { all.map { $0.kind } }
+
+    public static func type(named kind: String) throws -> any Strategy.Type {
+        guard let type = all.first(where: { $0.kind == kind }) else {
+            throw StrategyParameter.Invalid(strategy: kind, message: "unknown strategy (known: \(kinds.joined(separator: ", ")))")
+        }
+        return type
+    }
+
+    /// Splits `key=value,key=value` (or repeated `key=value` arguments) into numbers.
+    public static func parseParameters(_ items: [String], strategy: String) throws -> [String: Double] {
+        var values: [String: Double] = [:]
+        for item in items.flatMap({ $0.split(separator: ",") }) {
+            let parts = item.split(separator: "=", maxSplits: 1).map { String($0).trimmingCharacters(in: .whitespaces) }
+            guard parts.count == 2, !parts[0].isEmpty, let value = Double(parts[1]), value.isFinite else {
+                throw StrategyParameter.Invalid(strategy: strategy, message: "'\(item)' is not name=number")
+            }
+            guard values.updateValue(value, forKey: parts[0]) == nil else {
+                throw StrategyParameter.Invalid(strategy: strategy, message: "\(parts[0]) is given twice")
+            }
+        }
+        return values
+    }
+}
+
+extension Backtester {
+    /// Backtests the strategy named `kind` with `parameters`, which may include the exit-rule
+    /// settings (`stop_loss`, `take_profit_atr`, `cooldown`, ...) beside the strategy's own.
+    public static func run(
+        kind: String, parameters: [String: Double], candles: [StrategyCandle], configuration: BacktestConfiguration
+    ) throws -> BacktestResult {
+        let type = try StrategyCatalog.type(named: kind)
+        var configuration = configuration
+        configuration.exits = try configuration.exits.overridden(by: parameters, strategy: kind)
+        let own = parameters.filter { !ExitRules.parameterNames.contains($0.key) }
+        func start<S: Strategy>(_ type: S.Type) throws -> BacktestResult {
+            run(try type.make(own), candles: candles, configuration: configuration)
+        }
+        return try start(type)
+    }
+}
