@@ -89,6 +89,13 @@ let package = Package(
             path: "benchmarks/StorageUpsert",
             swiftSettings: swiftSettings
         ),
+        // `swift run -c release --static-swift-stdlib cartel-backtest-benchmark`: rsi backtest vs a bare EMA loop.
+        .executableTarget(
+            name: "cartel-backtest-benchmark",
+            dependencies: ["CartelCore"],
+            path: "benchmarks/Backtest",
+            swiftSettings: swiftSettings
+        ),
         // A fake Kraken for soak runs and the memory benchmark.
         .executableTarget(
             name: "fake-kraken",

@@ -16,7 +16,7 @@ struct TradingEngineCommand: AsyncParsableCommand {
             HEARTBEAT_SECONDS, TRADING_MAX_MEMORY_MB, LOG_LEVEL.
             """,
         version: SignalCartelVersion.current,
-        subcommands: [Run.self, Status.self, Indicators.self],
+        subcommands: [Run.self, Status.self, Indicators.self, Backtest.self],
         defaultSubcommand: Run.self)
 
     enum MarketDataMode: String, CaseIterable, Sendable {
@@ -107,6 +107,15 @@ struct TradingEngineCommand: AsyncParsableCommand {
             }
             print(output, terminator: "")
         }
+    }
+
+    struct Backtest: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Backtest one strategy on history with the engine's risk, paper-broker and ledger code.",
+            discussion: "Signals fill at the next candle's open; stop-loss and take-profit are checked on each candle's range.")
+        @OptionGroup var options: BacktestOptions
+
+        func run() async throws { try await options.run() }
     }
 
     struct Status: AsyncParsableCommand {

@@ -3,15 +3,19 @@
 public struct SMA: Sendable {
     public let period: Int
     var window: RollingWindow
+    /// 1 / period: a multiply per candle instead of a division.
+    let scale: Double
 
     public init(period: Int) {
         self.period = period
         window = RollingWindow(capacity: period)
+        scale = 1 / Double(period)
     }
 
+    @inline(__always)
     public mutating func update(_ value: Double) -> Double? {
         window.push(value)
-        return window.isFull ? window.sum / Double(period) : nil
+        return window.isFull ? window.sum * scale : nil
     }
 }
 
@@ -30,6 +34,7 @@ public struct EMA: Sendable {
         seed = RollingWindow(capacity: period)
     }
 
+    @inline(__always)
     public mutating func update(_ input: Double) -> Double? {
         if let current = value {
             let next = current + k * (input - current)

@@ -9,10 +9,18 @@ public struct RSI: Sendable {
     var gain = 0.0
     var loss = 0.0
 
+    /// Wilder smoothing `(x · (n − 1) + v) / n` as `x · decay + v · share`: a multiply-add instead
+    /// of a division on the path from one candle to the next (same value to ~1e-15).
+    let decay: Double
+    let share: Double
+
     public init(period: Int = 14) {
         self.period = period
+        decay = Double(period - 1) / Double(period)
+        share = 1 / Double(period)
     }
 
+    @inline(__always)
     public mutating func update(_ close: Double) -> Double? {
         defer { previous = close }
         guard let previous else { return nil }
@@ -29,8 +37,8 @@ public struct RSI: Sendable {
             gain = (gain + up) / Double(period)
             loss = (loss + down) / Double(period)
         } else {
-            gain = (gain * Double(period - 1) + up) / Double(period)
-            loss = (loss * Double(period - 1) + down) / Double(period)
+            gain = gain * decay + up * share
+            loss = loss * decay + down * share
         }
         let total = gain + loss
         return total == 0 ? 0 : 100 * gain / total

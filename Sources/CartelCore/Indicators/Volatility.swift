@@ -14,7 +14,7 @@ public struct BollingerBands: Sendable {
     public init(period: Int = 20, width: Double = 2) {
         self.period = period
         self.width = width
-        window = RollingWindow(capacity: period)
+        window = RollingWindow(capacity: period, tracksSquares: true)
     }
 
     public mutating func update(_ close: Double) -> Value? {
@@ -29,16 +29,20 @@ public struct BollingerBands: Sendable {
 
 /// Average true range with Wilder smoothing (TA-Lib `ATR`): true range needs the previous close,
 /// so the first ATR is the mean of the first `period` true ranges (input `period + 1`);
-/// afterwards `atr = (atr · (period − 1) + tr) / period`.
+/// afterwards `atr = (atr · (period − 1) + tr) / period` (computed as a multiply-add, see ``RSI``).
 public struct ATR: Sendable {
     public let period: Int
     var previousClose: Double?
     var seen = 0
     var total = 0.0
     public private(set) var value: Double?
+    let decay: Double
+    let share: Double
 
     public init(period: Int = 14) {
         self.period = period
+        decay = Double(period - 1) / Double(period)
+        share = 1 / Double(period)
     }
 
     public mutating func update(high: Double, low: Double, close: Double) -> Double? {
@@ -46,7 +50,7 @@ public struct ATR: Sendable {
         guard let previousClose else { return nil }
         let trueRange = max(high - low, abs(high - previousClose), abs(low - previousClose))
         if let current = value {
-            let next = (current * Double(period - 1) + trueRange) / Double(period)
+            let next = current * decay + trueRange * share
             value = next
             return next
         }

@@ -48,6 +48,32 @@ enum DecimalText {
         }
     }
 
+    /// Exact powers of ten as doubles (10^0 ... 10^22 are all exactly representable).
+    private static let powersOfTen: [Double] = (0...22).map { exponent in
+        (0..<exponent).reduce(1.0) { value, _ in value * 10 }
+    }
+
+    /// `value` as the nearest double when its mantissa is below 2^53 and its exponent within
+    /// ±22 (one exact operand, one rounding); nil otherwise.
+    static func fastDouble(_ value: Decimal) -> Double? {
+        guard fastPathWorks, MemoryLayout<Decimal>.size == 20 else { return nil }
+        return withUnsafeBytes(of: value) { raw -> Double? in
+            let exponent = Int(Int8(bitPattern: raw[0]))
+            let length = Int(raw[1] >> 4)
+            let negative = raw[1] & 0x08 != 0
+            if length == 0 { return negative ? nil : 0 }
+            guard length <= 4, abs(exponent) <= 22 else { return nil }
+            var mantissa: UInt64 = 0
+            for word in 0..<length {
+                let bits = UInt64(raw[4 + 2 * word]) | UInt64(raw[5 + 2 * word]) << 8
+                mantissa |= bits << (16 * UInt64(word))
+            }
+            guard mantissa < 1 << 53 else { return nil }
+            let magnitude = exponent >= 0 ? Double(mantissa) * powersOfTen[exponent] : Double(mantissa) / powersOfTen[-exponent]
+            return negative ? -magnitude : magnitude
+        }
+    }
+
     static func decimal(_ text: String?, column: String) throws -> Decimal {
         guard let text, let value = parse(text) else {
             throw StorageError(.corruptValue, "\(column) holds '\(text ?? "NULL")', not a decimal number")

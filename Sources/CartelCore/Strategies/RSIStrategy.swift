@@ -51,7 +51,7 @@ public struct RSIStrategy: Strategy {
             inPosition = false
             return StrategySignal(.exit, "trend turned down", confidence: 0.6)
         }
-        return .hold(String(format: "RSI %.1f", value))
+        return .hold("RSI between its thresholds")
     }
 
     public mutating func setPosition(open: Bool) { inPosition = open }

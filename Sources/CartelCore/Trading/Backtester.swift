@@ -45,111 +45,149 @@ public struct BacktestResult: Sendable {
 /// take-profit are checked against each later candle's range (a gap through the level fills at
 /// the open; when one candle reaches both, the stop-loss is assumed to come first).
 public enum Backtester {
-    enum PendingOrder { case enter, exit(String) }
+    @_specialize(exported: false, kind: full, where S == RSIStrategy)
+    @_specialize(exported: false, kind: full, where S == SMACrossStrategy)
+    @_specialize(exported: false, kind: full, where S == RSIPullbackStrategy)
+    @_specialize(exported: false, kind: full, where S == QuantumOscillatorStrategy)
+    @_specialize(exported: false, kind: full, where S == BollingerBreakoutStrategy)
+    @_specialize(exported: false, kind: full, where S == MACDStrategy)
+    public static func run<S: Strategy>(_ strategy: S, candles: [StrategyCandle], configuration: BacktestConfiguration) -> BacktestResult {
+        var run = BacktestRun(strategy: strategy, configuration: configuration)
+        candles.withUnsafeBufferPointer { buffer in
+            for candle in buffer { run.step(candle) }
+        }
+        return run.finish(lastClose: candles.last?.close, candles: candles.count)
+    }
+}
 
-    public static func run<S: Strategy>(_ strategy: S, candles: [StrategyCandle], configuration config: BacktestConfiguration) -> BacktestResult {
-        var strategy = strategy
-        var ledger = PortfolioLedger(startingBalance: config.startingBalance)
-        var risk = RiskManager(settings: config.risk, costMargin: config.paper.costMargin)
-        var atr = config.exits.usesATR ? ATR(period: config.exits.atrPeriod) : nil
-        var latestATR: Double?
-        var curve = EquityCurve()
-        var trades: [ClosedTrade] = []
-        var rejected = 0
-        var lastRejection: String?
-        var haltReason: String?
+/// The state of one backtest. The per-candle path works in floating point mirrors of the
+/// position (for the level checks and the equity curve); every fill goes through the exact ledger.
+struct BacktestRun<S: Strategy> {
+    enum Pending { case none, enter, exit }
 
-        var pending: PendingOrder?
-        var levels = ExitLevels()
-        // Floating-point mirrors for the per-candle checks; the ledger holds the exact values.
-        var stopLevel = -Double.infinity
-        var profitLevel = Double.infinity
-        var cash = config.startingBalance.doubleValue
-        var quantity = 0.0
+    var strategy: S
+    let config: BacktestConfiguration
+    var ledger: PortfolioLedger
+    var risk: RiskManager
+    var atr: ATR?
+    var latestATR: Double?
+    var curve = EquityCurve()
+    var trades: [ClosedTrade] = []
+    var rejected = 0
+    var lastRejection: String?
+    var haltReason: String?
+    var pending = Pending.none
+    var pendingReason = ""
+    var levels = ExitLevels()
+    var stopLevel = -Double.infinity
+    var profitLevel = Double.infinity
+    var cash: Double
+    var quantity = 0.0
+
+    init(strategy: S, configuration: BacktestConfiguration) {
+        self.strategy = strategy
+        config = configuration
+        ledger = PortfolioLedger(startingBalance: configuration.startingBalance)
+        risk = RiskManager(settings: configuration.risk, costMargin: configuration.paper.costMargin)
+        atr = configuration.exits.usesATR ? ATR(period: configuration.exits.atrPeriod) : nil
+        cash = configuration.startingBalance.doubleValue
+    }
+
+    @inline(__always)
+    mutating func step(_ candle: StrategyCandle) {
+        if pending != .none { fillPending(at: candle) }
+        if quantity > 0 {
+            if candle.low <= stopLevel {
+                stopOut(candle)
+            } else if candle.high >= profitLevel {
+                takeProfit(candle)
+            }
+        }
+        if atr != nil { latestATR = atr!.update(high: candle.high, low: candle.low, close: candle.close) }
+
+        let signal = strategy.onCandle(candle)
+        if signal.action == .enter, quantity == 0 {
+            pending = .enter
+        } else if signal.action == .exit, quantity > 0 {
+            pending = .exit
+            pendingReason = signal.reason
+        }
+        let equity = cash + quantity * candle.close
+        curve.record(equity)
+        if let reason = risk.observe(equity: equity), haltReason == nil { haltReason = reason }
+    }
+
+    func price(_ value: Double) -> Decimal { config.lot.roundPrice(Decimal(value)) }
+
+    mutating func fillPending(at candle: StrategyCandle) {
+        let order = pending
+        pending = .none
+        let open = price(candle.open)
+        guard order == .enter else {
+            sell(at: open, time: candle.time, reason: pendingReason)
+            return
+        }
         let key = config.strategyKey
-
-        func price(_ value: Double) -> Decimal { config.lot.roundPrice(Decimal(value)) }
-
-        func sell(at reference: Decimal, time: Date, reason: String) {
-            guard let position = ledger.positions[key] else { return }
-            let fill = config.paper.fill(side: .sell, quantity: position.quantity, referencePrice: reference, lot: config.lot, at: time)
-            // A sell of what is held at a positive price cannot be refused by the ledger.
-            if let trade = try? ledger.apply(fill, side: .sell, strategyKey: key, pair: config.pair, reason: reason) {
-                trades.append(trade)
+        let decision = risk.decideEntry(
+            strategyKey: key, price: open, equity: ledger.cash, cash: ledger.cash, openPositions: ledger.positions.count,
+            holdsPosition: ledger.positions[key] != nil, lot: config.lot, now: candle.time)
+        switch decision {
+        case .enter(let size):
+            let fill = config.paper.fill(side: .buy, quantity: size, referencePrice: open, lot: config.lot, at: candle.time)
+            do {
+                try ledger.apply(fill, side: .buy, strategyKey: key, pair: config.pair)
+                levels = RiskManager.exitLevels(entry: fill.price, rules: config.exits, atr: latestATR, lot: config.lot)
+                stopLevel = levels.stopLoss?.doubleValue ?? -.infinity
+                profitLevel = levels.takeProfit?.doubleValue ?? .infinity
+                cash = ledger.cash.doubleValue
+                quantity = size.doubleValue
+            } catch {
+                refuse("\(error)")
             }
-            cash = ledger.cash.doubleValue
-            quantity = 0
-            stopLevel = -.infinity
-            profitLevel = .infinity
+        case .reject(let reason):
+            refuse(reason)
         }
+    }
 
-        for candle in candles {
-            if let order = pending {
-                pending = nil
-                let open = price(candle.open)
-                switch order {
-                case .enter:
-                    let equity = ledger.cash + (ledger.positions.isEmpty ? 0 : ledger.positionsValue(marks: [config.pair: open]))
-                    let decision = risk.decideEntry(
-                        strategyKey: key, price: open, equity: equity, cash: ledger.cash, openPositions: ledger.positions.count,
-                        holdsPosition: ledger.positions[key] != nil, lot: config.lot, now: candle.time)
-                    switch decision {
-                    case .enter(let size):
-                        let fill = config.paper.fill(side: .buy, quantity: size, referencePrice: open, lot: config.lot, at: candle.time)
-                        do {
-                            try ledger.apply(fill, side: .buy, strategyKey: key, pair: config.pair)
-                            levels = RiskManager.exitLevels(entry: fill.price, rules: config.exits, atr: latestATR, lot: config.lot)
-                            stopLevel = levels.stopLoss?.doubleValue ?? -.infinity
-                            profitLevel = levels.takeProfit?.doubleValue ?? .infinity
-                            cash = ledger.cash.doubleValue
-                            quantity = size.doubleValue
-                        } catch {
-                            rejected += 1
-                            lastRejection = "\(error)"
-                            strategy.setPosition(open: false)
-                        }
-                    case .reject(let reason):
-                        rejected += 1
-                        lastRejection = reason
-                        strategy.setPosition(open: false)
-                    }
-                case .exit(let reason):
-                    sell(at: open, time: candle.time, reason: reason)
-                }
-            }
+    mutating func refuse(_ reason: String) {
+        rejected += 1
+        lastRejection = reason
+        strategy.setPosition(open: false)
+    }
 
-            if quantity > 0 {
-                if candle.low <= stopLevel, let stop = levels.stopLoss {
-                    sell(at: candle.open < stopLevel ? price(candle.open) : stop, time: candle.time, reason: ExitLevels.Trigger.stopLoss.rawValue)
-                    risk.recordStopOut(strategyKey: key, at: candle.time, rules: config.exits, intervalMinutes: config.intervalMinutes)
-                    strategy.setPosition(open: false)
-                } else if candle.high >= profitLevel, let target = levels.takeProfit {
-                    sell(at: candle.open > profitLevel ? price(candle.open) : target, time: candle.time, reason: ExitLevels.Trigger.takeProfit.rawValue)
-                    strategy.setPosition(open: false)
-                }
-            }
+    mutating func stopOut(_ candle: StrategyCandle) {
+        guard let stop = levels.stopLoss else { return }
+        sell(at: candle.open < stopLevel ? price(candle.open) : stop, time: candle.time, reason: ExitLevels.Trigger.stopLoss.rawValue)
+        risk.recordStopOut(strategyKey: config.strategyKey, at: candle.time, rules: config.exits, intervalMinutes: config.intervalMinutes)
+        strategy.setPosition(open: false)
+    }
 
-            if atr != nil { latestATR = atr!.update(high: candle.high, low: candle.low, close: candle.close) }
+    mutating func takeProfit(_ candle: StrategyCandle) {
+        guard let target = levels.takeProfit else { return }
+        sell(at: candle.open > profitLevel ? price(candle.open) : target, time: candle.time, reason: ExitLevels.Trigger.takeProfit.rawValue)
+        strategy.setPosition(open: false)
+    }
 
-            let signal = strategy.onCandle(candle)
-            switch signal.action {
-            case .enter where quantity == 0: pending = .enter
-            case .exit where quantity > 0: pending = .exit(signal.reason)
-            default: break
-            }
-
-            let equity = cash + quantity * candle.close
-            curve.record(equity)
-            if haltReason == nil, let reason = risk.observe(equity: equity) { haltReason = reason }
+    mutating func sell(at reference: Decimal, time: Date, reason: String) {
+        guard let position = ledger.positions[config.strategyKey] else { return }
+        let fill = config.paper.fill(side: .sell, quantity: position.quantity, referencePrice: reference, lot: config.lot, at: time)
+        // A sell of what is held at a positive price cannot be refused by the ledger.
+        if let trade = try? ledger.apply(fill, side: .sell, strategyKey: config.strategyKey, pair: config.pair, reason: reason) {
+            trades.append(trade)
         }
+        cash = ledger.cash.doubleValue
+        quantity = 0
+        stopLevel = -.infinity
+        profitLevel = .infinity
+    }
 
-        let lastClose = candles.last.map { price($0.close) }
-        let marks = lastClose.map { [config.pair: $0] } ?? [:]
+    func finish(lastClose: Double?, candles: Int) -> BacktestResult {
+        let marks = lastClose.map { [config.pair: price($0)] } ?? [:]
         let stats = PerformanceStats(
             trades: trades, fees: ledger.fees, curve: curve, intervalMinutes: config.intervalMinutes,
             startingBalance: config.startingBalance, finalEquity: ledger.equity(marks: marks))
         return BacktestResult(
-            trades: trades, stats: stats, ledger: ledger, candles: candles.count, rejectedEntries: rejected,
+            trades: trades, stats: stats, ledger: ledger, candles: candles, rejectedEntries: rejected,
             lastRejection: lastRejection, haltReason: haltReason)
     }
 }

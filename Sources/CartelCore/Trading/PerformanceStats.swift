@@ -15,7 +15,7 @@ public struct EquityCurve: Sendable, Equatable {
 
     @inline(__always)
     public mutating func record(_ equity: Double) {
-        if count > 0, previous > 0 {
+        if count > 0, previous > 0, equity != previous {
             let change = equity / previous - 1
             returnSum += change
             returnSquares += change * change
@@ -74,12 +74,21 @@ public struct PerformanceStats: Sendable, Equatable, Codable {
         winRatePercent = closed.isEmpty ? nil : Double(winners.count) / Double(closed.count) * 100
         totalPnL = won + lost
         self.fees = fees
-        averageWin = winners.isEmpty ? nil : won / Decimal(winners.count)
-        averageLoss = losers.isEmpty ? nil : lost / Decimal(losers.count)
+        averageWin = winners.isEmpty ? nil : (won / Decimal(winners.count)).rounded(8, .plain)
+        averageLoss = losers.isEmpty ? nil : (lost / Decimal(losers.count)).rounded(8, .plain)
         profitFactor = lost < 0 ? won.doubleValue / -lost.doubleValue : nil
         maxDrawdownPercent = curve.maxDrawdown * 100
         sharpe = curve.sharpe(periodsPerYear: 525_600 / Double(max(intervalMinutes, 1)))
         self.startingBalance = startingBalance
         self.finalEquity = finalEquity
+    }
+}
+
+/// Numbers for people to read (not money).
+public enum NumberText {
+    /// `value` rounded to two decimal places: `12.35`, `-3.6`, `20.0`.
+    public static func hundredths(_ value: Double) -> String {
+        guard value.isFinite else { return value.description }
+        return ((value * 100).rounded() / 100).description
     }
 }

@@ -120,21 +120,42 @@ public struct RiskManager: Sendable {
     /// Fee plus slippage as a fraction, reserved on top of the stake so a fill never overdraws.
     public let costMargin: Decimal
     public private(set) var peakEquity: Double = 0
+    /// Equity at or below which the kill switch fires (updated with each new peak).
+    private var haltBelow = -Double.infinity
     /// Why entries are halted, once the kill switch has fired.
     public private(set) var haltReason: String?
     private var cooldownUntil: [String: Date] = [:]
 
+    /// `1 + costMargin` and the stake as a fraction, computed once.
+    private let reserveFactor: Decimal
+    private let stakeFraction: Decimal?
+
     public init(settings: RiskSettings, costMargin: Decimal = 0) {
         self.settings = settings
         self.costMargin = costMargin
+        reserveFactor = 1 + costMargin
+        if case .percentOfEquity(let percent) = settings.stake {
+            stakeFraction = percent * Decimal.hundredth
+        } else {
+            stakeFraction = nil
+        }
     }
 
     /// Records the account's equity (every candle). Returns the halt message the first time the
     /// drawdown reaches `MAX_DRAWDOWN_PERCENT`. Drawdown is a ratio for a threshold, so it is
     /// computed in floating point; the money itself stays exact in the ledger.
+    @inline(__always)
     public mutating func observe(equity: Double) -> String? {
-        if equity > peakEquity { peakEquity = equity }
-        guard haltReason == nil, peakEquity > 0 else { return nil }
+        if equity > peakEquity {
+            peakEquity = equity
+            haltBelow = equity * (1 - settings.maxDrawdownPercent / 100)
+            return nil
+        }
+        guard equity <= haltBelow, haltReason == nil, peakEquity > 0 else { return nil }
+        return halt(equity: equity)
+    }
+
+    private mutating func halt(equity: Double) -> String? {
         let drawdown = (peakEquity - equity) / peakEquity * 100
         guard drawdown >= settings.maxDrawdownPercent else { return nil }
         let reason = "drawdown kill switch: equity \(Self.format(equity)) is \(Self.format(drawdown))% below its peak \(Self.format(peakEquity)) (MAX_DRAWDOWN_PERCENT=\(Self.format(settings.maxDrawdownPercent))); no new entries"
@@ -164,10 +185,10 @@ public struct RiskManager: Sendable {
         }
         guard price > 0 else { return .reject("no valid price") }
         let wanted: Decimal = switch settings.stake {
-        case .percentOfEquity(let percent): equity * percent / 100
+        case .percentOfEquity: equity * stakeFraction!
         case .fixed(let amount): amount
         }
-        let affordable = cash / (1 + costMargin)
+        let affordable = cash / reserveFactor
         let stake = min(wanted, affordable)
         let quantity = lot.roundQuantity(stake / price)
         guard quantity > 0, quantity >= lot.minimumQuantity else {
@@ -183,7 +204,8 @@ public struct RiskManager: Sendable {
             switch rule {
             case .none: return nil
             case .percent(let percent):
-                let factor = below ? 1 - percent / 100 : 1 + percent / 100
+                let fraction = percent * Decimal.hundredth
+                let factor = below ? 1 - fraction : 1 + fraction
                 return lot.roundPrice(price * factor)
             case .atr(let multiple):
                 guard let atr, atr.isFinite else { return nil }
@@ -194,8 +216,5 @@ public struct RiskManager: Sendable {
         return ExitLevels(stopLoss: level(rules.stopLoss, below: true), takeProfit: level(rules.takeProfit, below: false))
     }
 
-    static func format(_ value: Double) -> String {
-        let hundredths = (value * 100).rounded()
-        return (hundredths / 100).description
-    }
+    static func format(_ value: Double) -> String { NumberText.hundredths(value) }
 }
