@@ -16,6 +16,18 @@ public enum StrategyCatalog {
         return type
     }
 
+    /// The strategy's own parameters from a set that may also hold exit-rule settings.
+    public static func ownParameters(_ parameters: [String: Double]) -> [String: Double] {
+        parameters.filter { !ExitRules.parameterNames.contains($0.key) }
+    }
+
+    /// Checks parameters (a strategy's own and its exit settings) without building anything.
+    public static func validate(_ type: any Strategy.Type, parameters: [String: Double]) throws {
+        _ = try ExitRules().overridden(by: parameters, strategy: type.kind)
+        func check<S: Strategy>(_ type: S.Type) throws { _ = try StrategyParameter.resolve(ownParameters(parameters), for: type) }
+        try check(type)
+    }
+
     /// Splits `key=value,key=value` (or repeated `key=value` arguments) into numbers.
     public static func parseParameters(_ items: [String], strategy: String) throws -> [String: Double] {
         var values: [String: Double] = [:]
@@ -41,9 +53,8 @@ extension Backtester {
         let type = try StrategyCatalog.type(named: kind)
         var configuration = configuration
         configuration.exits = try configuration.exits.overridden(by: parameters, strategy: kind)
-        let own = parameters.filter { !ExitRules.parameterNames.contains($0.key) }
         func start<S: Strategy>(_ type: S.Type) throws -> BacktestResult {
-            run(try type.make(own), candles: candles, configuration: configuration)
+            run(try type.make(StrategyCatalog.ownParameters(parameters)), candles: candles, configuration: configuration)
         }
         return try start(type)
     }

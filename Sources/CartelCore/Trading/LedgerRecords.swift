@@ -1,0 +1,188 @@
+import Foundation
+
+/// One configured strategy instance: a row of the `strategies` table.
+public struct StrategyRecord: Sendable, Equatable {
+    public var id: Int64
+    public var name: String
+    public var kind: String
+    public var pair: String
+    public var intervalMinutes: Int
+    public var parameters: [String: Double]
+    public var enabled: Bool
+    public var updatedAt: Date
+
+    public init(id: Int64, name: String, kind: String, pair: String, intervalMinutes: Int, parameters: [String: Double], enabled: Bool, updatedAt: Date) {
+        self.id = id
+        self.name = name
+        self.kind = kind
+        self.pair = pair
+        self.intervalMinutes = intervalMinutes
+        self.parameters = parameters
+        self.enabled = enabled
+        self.updatedAt = updatedAt
+    }
+
+    /// Kraken's `userref` for this instance's orders (32-bit, positive).
+    public var userref: Int32 { Int32(truncatingIfNeeded: id & 0x7FFF_FFFF) }
+}
+
+/// A strategy instance to create: what `STRATEGIES` seeds
+/// (`sma-cross:BTC/USD:60:fast=10,slow=30;rsi:ETH/USD:15`).
+public struct StrategySpec: Sendable, Equatable {
+    public var name: String
+    public var kind: String
+    public var pair: String
+    public var intervalMinutes: Int
+    public var parameters: [String: Double]
+
+    public init(name: String? = nil, kind: String, pair: String, intervalMinutes: Int, parameters: [String: Double] = [:]) {
+        self.kind = kind
+        self.pair = pair
+        self.intervalMinutes = intervalMinutes
+        self.parameters = parameters
+        self.name = name ?? "\(kind):\(pair):\(intervalMinutes)"
+    }
+
+    /// Parses `STRATEGIES`: entries separated by `;`, each `kind:PAIR:minutes[:k=v,k=v]`, every
+    /// one checked (known kind, valid pair, Kraken interval, parameters in range).
+    public static func parseList(_ text: String) throws -> [StrategySpec] {
+        var specs: [StrategySpec] = []
+        for entry in text.split(separator: ";").map({ $0.trimmingCharacters(in: .whitespaces) }) where !entry.isEmpty {
+            let parts = entry.split(separator: ":", maxSplits: 3).map(String.init)
+            guard parts.count >= 3 else {
+                throw StrategyParameter.Invalid(strategy: entry, message: "expected kind:PAIR:minutes[:name=value,...]")
+            }
+            let kind = parts[0]
+            let type = try StrategyCatalog.type(named: kind)
+            let pair = parts[1].uppercased()
+            guard pair.split(separator: "/").count == 2, !pair.hasPrefix("/"), !pair.hasSuffix("/") else {
+                throw StrategyParameter.Invalid(strategy: kind, message: "'\(parts[1])' is not a BASE/QUOTE pair")
+            }
+            guard let minutes = Int(parts[2]), MarketDataConfiguration.krakenIntervals.contains(minutes) else {
+                throw StrategyParameter.Invalid(strategy: kind, message: "'\(parts[2])' is not one of Kraken's intervals (\(MarketDataConfiguration.krakenIntervals.map(String.init).joined(separator: ", ")))")
+            }
+            let parameters = parts.count == 4 ? try StrategyCatalog.parseParameters([parts[3]], strategy: kind) : [:]
+            try StrategyCatalog.validate(type, parameters: parameters)
+            specs.append(StrategySpec(kind: kind, pair: pair, intervalMinutes: minutes, parameters: parameters))
+        }
+        let names = specs.map(\.name)
+        if let repeated = names.first(where: { name in names.filter { $0 == name }.count > 1 }) {
+            throw StrategyParameter.Invalid(strategy: repeated, message: "configured twice")
+        }
+        return specs
+    }
+}
+
+/// An order as the ledger stores it.
+public struct OrderRecord: Sendable, Equatable {
+    public enum Status: String, Sendable {
+        /// Written before the broker is asked; still here after a crash means "find out".
+        case submitting
+        /// Accepted by the exchange, not (fully) filled yet.
+        case open
+        case filled
+        /// Refused by the risk rules, the ledger or the exchange.
+        case rejected
+        /// Checked by Kraken with `validate=true`; nothing executed.
+        case validated
+        /// Given up: never reached the exchange (found `submitting` after a paper-mode restart).
+        case abandoned
+    }
+
+    public var id: Int64
+    public var strategyID: Int64
+    public var signalID: Int64?
+    public var clientOrderID: String
+    public var exchangeOrderID: String?
+    public var userref: Int32
+    public var mode: TradingMode
+    public var pair: String
+    public var side: OrderSide
+    public var quantity: Decimal
+    public var status: Status
+    public var error: String?
+    public var createdAt: Date
+
+    public init(
+        id: Int64 = 0, strategyID: Int64, signalID: Int64?, clientOrderID: String, exchangeOrderID: String? = nil, userref: Int32,
+        mode: TradingMode, pair: String, side: OrderSide, quantity: Decimal, status: Status, error: String? = nil, createdAt: Date
+    ) {
+        self.id = id
+        self.strategyID = strategyID
+        self.signalID = signalID
+        self.clientOrderID = clientOrderID
+        self.exchangeOrderID = exchangeOrderID
+        self.userref = userref
+        self.mode = mode
+        self.pair = pair
+        self.side = side
+        self.quantity = quantity
+        self.status = status
+        self.error = error
+        self.createdAt = createdAt
+    }
+}
+
+/// A stored fill with what the ledger needs to replay it.
+public struct LedgerFill: Sendable, Equatable {
+    public var orderID: Int64
+    public var strategyID: Int64
+    public var pair: String
+    public var side: OrderSide
+    public var fill: Fill
+    public var reason: String
+
+    public init(orderID: Int64, strategyID: Int64, pair: String, side: OrderSide, fill: Fill, reason: String) {
+        self.orderID = orderID
+        self.strategyID = strategyID
+        self.pair = pair
+        self.side = side
+        self.fill = fill
+        self.reason = reason
+    }
+}
+
+/// The account at one moment: a row of `equity_snapshots`.
+public struct EquitySnapshot: Sendable, Equatable {
+    public var time: Date
+    public var cash: Decimal
+    public var positionsValue: Decimal
+    public var realisedPnL: Decimal
+    public var unrealisedPnL: Decimal
+    public var fees: Decimal
+    public var equity: Decimal { cash + positionsValue }
+
+    public init(time: Date, ledger: PortfolioLedger, marks: [String: Decimal]) {
+        self.time = time
+        cash = ledger.cash
+        positionsValue = ledger.positionsValue(marks: marks)
+        realisedPnL = ledger.realisedPnL
+        unrealisedPnL = ledger.unrealisedPnL(marks: marks)
+        fees = ledger.fees
+    }
+}
+
+/// What the trading engine persists: strategies, signals, orders, fills, trades, positions and
+/// equity. Every fill is written in one transaction with the order, trade and position rows it
+/// changes, so a crash leaves either all of it or none.
+public protocol LedgerStorage: Sendable {
+    /// Inserts `specs` when the `strategies` table is empty; returns how many were inserted.
+    func seedStrategies(_ specs: [StrategySpec], at time: Date) async throws -> Int
+    func strategies() async throws -> [StrategyRecord]
+
+    /// Stores an enter or exit signal; returns its id.
+    func recordSignal(strategyID: Int64, pair: String, intervalMinutes: Int, candleTime: Date, signal: StrategySignal, price: Decimal) async throws -> Int64
+    /// Stores an order (usually `submitting`, before the broker is asked); returns its id.
+    func recordOrder(_ order: OrderRecord) async throws -> Int64
+    /// Changes an order's status (and exchange id or error).
+    func updateOrder(id: Int64, status: OrderRecord.Status, exchangeOrderID: String?, error: String?, at time: Date) async throws
+    /// Orders still `submitting` or `open`, oldest first.
+    func unfinishedOrders() async throws -> [OrderRecord]
+    /// Books a fill: the fill row, the order's filled quantity, average price, fee and status,
+    /// the trade (opened by a buy, closed by the sell that empties the position) and the
+    /// position, all in one transaction. `trade` is what the ledger closed, if anything.
+    func recordFill(_ fill: LedgerFill, position: Position?, closedTrade: ClosedTrade?, orderFilled: Bool) async throws
+    /// Every fill in booking order, for rebuilding the ledger after a restart.
+    func ledgerFills() async throws -> [LedgerFill]
+    func recordEquity(_ snapshot: EquitySnapshot) async throws
+}
