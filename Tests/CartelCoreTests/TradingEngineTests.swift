@@ -104,6 +104,46 @@ import TestSupport
         #expect(try Self.count(path, "SELECT COUNT(*) FROM orders") == 2)
     }
 
+    @Test func validateModeSendsSignedAddOrdersWithValidateTrueAndBooksNothing() async throws {
+        try await withFakeKraken { fake, url in
+            await fake.setDefault("AddOrder", .fixture("kraken_private_AddOrder_validate.json"))
+            let client = try KrakenClient(
+                configuration: KrakenConfiguration(
+                    baseURL: url, publicRequestsPerSecond: 1000, timeout: .seconds(5), maxAttempts: 1, breakerThreshold: 5,
+                    breakerCoolDown: .seconds(30), retryBase: .milliseconds(10), apiKey: fake.apiKey, apiSecret: fake.secretBase64),
+                clock: ContinuousClock(), logger: Logger(label: "test"))
+            let broker = KrakenBroker(mode: .validate, client: client, pairs: KrakenPairDirectory(pairs: try await client.assetPairs()))
+            let dir = try TemporaryDirectory(prefix: "engine")
+            defer { dir.remove() }
+            let path = dir.file("ledger.sqlite")
+            let storage = try SQLiteStorage(path: path)
+            _ = try await storage.seedStrategies(StrategySpec.parseList("sma-cross:BTC/USD:60:fast=2,slow=4"), at: Self.start)
+            let configuration = try TradingConfiguration(settings: .values(["TRADING_MODE": "validate"]))
+            let engine = TradingEngine(storage: storage, broker: broker, configuration: configuration, logger: Logger(label: "test"))
+            let strategy = try #require(try await engine.start().first)
+            await engine.setLotRules(try broker.lotRules(for: "BTC/USD"), pair: "BTC/USD")
+            for (index, close) in Self.closes.enumerated() {
+                try await engine.onClosedCandle(Self.candle(index, close: close))
+            }
+            let orders = await fake.requests().filter { $0.endpoint == "AddOrder" }
+            let order = try #require(orders.first)
+            #expect(orders.count == 1)
+            #expect(order.method == "POST" && order.signatureValid == true)
+            let fields = Dictionary(uniqueKeysWithValues: order.body.split(separator: "&").map {
+                let pair = $0.split(separator: "=", maxSplits: 1).map(String.init)
+                return (pair[0], pair.count > 1 ? pair[1] : "")
+            })
+            #expect(fields["validate"] == "true")
+            #expect(fields["pair"] == "XXBTZUSD" && fields["type"] == "buy" && fields["ordertype"] == "market")
+            #expect(fields["userref"] == "\(strategy.userref)")
+            #expect(fields["volume"] == "111.11111111")
+            #expect(try Self.count(path, "SELECT COUNT(*) FROM orders WHERE status = 'validated' AND mode = 'validate'") == 1)
+            #expect(try Self.count(path, "SELECT COUNT(*) FROM fills") == 0)
+            #expect(try Self.count(path, "SELECT COUNT(*) FROM trades") == 0)
+            #expect(await engine.currentLedger == PortfolioLedger(startingBalance: 10_000))
+        }
+    }
+
     @Test func aStopLossOnATickerSellsAndAnUnfinishedPaperOrderIsAbandoned() async throws {
         let dir = try TemporaryDirectory(prefix: "engine")
         defer { dir.remove() }

@@ -1,0 +1,57 @@
+import Foundation
+
+/// Orders on Kraken. `TRADING_MODE=validate` sends every order signed with `validate=true`
+/// (Kraken checks it, executes nothing); `live` places real market orders, which the engine then
+/// reconciles with `QueryOrders`. Volumes are cut to the pair's `lot_decimals` and refused below
+/// its `ordermin` before anything is sent. `AddOrder` is never retried automatically.
+public struct KrakenBroker<C: Clock>: Broker where C.Duration == Duration {
+    public let mode: TradingMode
+    let client: KrakenClient<C>
+    let pairs: KrakenPairDirectory
+
+    public init(mode: TradingMode, client: KrakenClient<C>, pairs: KrakenPairDirectory) {
+        precondition(mode != .paper, "the paper broker trades on paper")
+        self.mode = mode
+        self.client = client
+        self.pairs = pairs
+    }
+
+    /// The pair's lot rules as Kraken states them.
+    public func lotRules(for pair: String) throws -> LotRules {
+        let info = try pairs.resolve(pair).pair
+        return LotRules(quantityDecimals: info.lotDecimals, priceDecimals: info.pairDecimals, minimumQuantity: info.ordermin ?? 0)
+    }
+
+    public func execute(_ order: OrderRequest, lot: LotRules) async throws -> BrokerOutcome {
+        let key: String
+        let rules: LotRules
+        do {
+            key = try pairs.resolve(order.pair).key
+            rules = try lotRules(for: order.pair)
+        } catch {
+            return .rejected("\(error)")
+        }
+        let volume = rules.roundQuantity(order.quantity)
+        guard volume > 0, volume >= rules.minimumQuantity else {
+            return .rejected("volume \(volume) is below \(order.pair)'s minimum order \(rules.minimumQuantity)")
+        }
+        let request = KrakenOrderRequest(
+            pairKey: key, side: order.side == .buy ? .buy : .sell, kind: .market, volume: volume, userref: order.userref,
+            validateOnly: mode != .live)
+        let result: KrakenAddOrderResult
+        do {
+            result = try await client.addOrder(request)
+        } catch let error as KrakenError where error.kind == .orderRejected {
+            return .rejected("\(error)")
+        }
+        guard mode == .live else { return .validated(description: result.descr.order) }
+        guard let txid = result.txid?.first else { return .rejected("Kraken answered without a transaction id: \(result.descr.order)") }
+        return .accepted(exchangeOrderID: txid)
+    }
+
+    /// What Kraken says about orders it accepted (for reconciliation).
+    public func query(_ exchangeOrderIDs: [String]) async throws -> [String: KrakenOrder] {
+        guard !exchangeOrderIDs.isEmpty else { return [:] }
+        return try await client.queryOrders(txids: exchangeOrderIDs)
+    }
+}
