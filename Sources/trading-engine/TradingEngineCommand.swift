@@ -10,7 +10,8 @@ struct TradingEngineCommand: AsyncParsableCommand {
         commandName: "trading-engine",
         abstract: "SignalCartel trading engine (paper trading by default).",
         discussion: """
-            Configured by environment variables (see .env.example): MARKET_DATA_MODE (embedded: collect \
+            Configured by environment variables (see .env.example): STRATEGIES (seeds the strategies table), \
+            TRADING_MODE (paper, validate, live with LIVE_TRADING_CONFIRM=yes), MARKET_DATA_MODE (embedded: collect \
             Kraken data in-process; external: read what the market-data service writes), TRADING_PAIRS, \
             CANDLE_INTERVALS, TICKER_POLL_SECONDS, KRAKEN_API_URL, TRADING_METRICS_PORT, DATABASE_URL, \
             HEARTBEAT_SECONDS, TRADING_MAX_MEMORY_MB, LOG_LEVEL.
@@ -19,47 +20,15 @@ struct TradingEngineCommand: AsyncParsableCommand {
         subcommands: [Run.self, Status.self, Indicators.self, Backtest.self],
         defaultSubcommand: Run.self)
 
-    enum MarketDataMode: String, CaseIterable, Sendable {
-        case embedded, external
-    }
-
-    struct Config: Sendable {
-        var service: ServiceConfiguration
-        var mode: MarketDataMode
-        var marketData: MarketDataConfiguration
-        var kraken: KrakenConfiguration
-    }
-
     struct Run: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Run the engine until SIGTERM/SIGINT (default).")
 
         func run() async throws {
             try await ServiceMain.run(
                 service: .tradingEngine,
-                configure: { settings in
-                    Config(
-                        service: try ServiceConfiguration(service: .tradingEngine, settings: settings),
-                        mode: try settings.oneOf("MARKET_DATA_MODE", default: MarketDataMode.embedded),
-                        marketData: try MarketDataConfiguration(
-                            settings: settings, metricsPortKey: "TRADING_METRICS_PORT", defaultMetricsPort: 9091),
-                        kraken: try KrakenConfiguration(settings: settings))
-                },
+                configure: { settings in try TradingApp.Configuration(settings: settings) },
                 serviceConfiguration: \.service,
-                build: { config, logger in
-                    let storage = try SQLiteStorage(location: config.service.database)
-                    var services: [any Service] = []
-                    if config.mode == .embedded {
-                        let (collector, metricsServer) = try MarketDataApp.buildCollection(
-                            marketData: config.marketData, kraken: config.kraken, storage: storage, feed: CandleFeed(),
-                            service: .tradingEngine, logger: logger)
-                        services = [collector, metricsServer]
-                    }
-                    return WorkerApp.buildServiceGroup(
-                        configuration: config.service, storage: OpenStorage(storage),
-                        idleNotice: "no strategies are configured: the engine trades nothing"
-                            + (config.mode == .embedded ? " (market data is collected in-process)" : ""),
-                        services: services, logger: logger)
-                },
+                build: { config, logger in try await TradingApp.buildServiceGroup(config, logger: logger) },
                 explain: { error, config in
                     ServiceMain.isAddressInUse(error)
                         ? "metrics port \(config.marketData.metricsPort) is already in use (TRADING_METRICS_PORT)" : nil

@@ -2,8 +2,17 @@ import CartelCore
 import Foundation
 import GRDB
 import Logging
+import Synchronization
 import Testing
 import TestSupport
+
+/// A wall clock the test moves.
+final class MovableClock: Sendable {
+    let value: Mutex<Date>
+    init(_ date: Date) { value = Mutex(date) }
+    func set(_ date: Date) { value.withLock { $0 = date } }
+    var now: Date { value.withLock { $0 } }
+}
 
 @Suite struct TradingEngineTests {
     static let start = Date(timeIntervalSince1970: 1_735_689_600)
@@ -102,6 +111,60 @@ import TestSupport
         #expect(await second.currentLedger.positions.isEmpty)
         #expect(try Self.count(path, "SELECT COUNT(*) FROM trades WHERE status = 'closed'") == 1)
         #expect(try Self.count(path, "SELECT COUNT(*) FROM orders") == 2)
+    }
+
+    /// The service in external mode: it seeds the table, warms up on stored history without
+    /// trading, then trades only the candles the market-data side stores as they close.
+    @Test func theServiceTradesCandlesThatCloseWhileItRunsAndOnlyThose() async throws {
+        let dir = try TemporaryDirectory(prefix: "engine")
+        defer { dir.remove() }
+        let path = dir.file("ledger.sqlite")
+        let storage = try SQLiteStorage(path: path)
+        try await storage.upsertCandles((0...5).map { Self.candle($0, close: Self.closes[$0]) })
+        let clock = MovableClock(Self.start.addingTimeInterval(6 * 3600))
+        let engine = try Self.engine(storage)
+        let service = TradingEngineService(
+            engine: engine, storage: storage, seed: try StrategySpec.parseList("sma-cross:BTC/USD:60:fast=2,slow=4"),
+            source: .storage(poll: .milliseconds(20)), tickerPoll: .milliseconds(50), reloadEvery: .milliseconds(100),
+            now: { clock.now }, logger: Logger(label: "test"))
+        let running = Task { try await service.run() }
+        defer { running.cancel() }
+        #expect(try await Processes.eventually(10) { await engine.runningStrategies().count == 1 })
+        for index in 6..<Self.closes.count {
+            // The candle is stored while still open (as the collector does), then closes.
+            try await storage.upsertCandles([Self.candle(index, close: Self.closes[index])])
+            try await Task.sleep(for: .milliseconds(40))
+            clock.set(Self.start.addingTimeInterval(Double(index + 1) * 3600))
+            let snapshots = index - 5
+            #expect(try await Processes.eventually(10) { try Self.count(path, "SELECT COUNT(*) FROM equity_snapshots") == snapshots })
+        }
+        #expect(try Self.count(path, "SELECT COUNT(*) FROM strategies") == 1)
+        #expect(try Self.count(path, "SELECT COUNT(*) FROM orders WHERE status = 'filled'") == 2)
+        #expect(try Self.count(path, "SELECT COUNT(*) FROM trades WHERE status = 'closed'") == 1)
+        #expect(await engine.currentLedger.positions.isEmpty)
+
+        // A row changed in the table while running is picked up: disabling stops the strategy.
+        try await DatabaseQueue(path: path).write { db in try db.execute(sql: "UPDATE strategies SET enabled = 0") }
+        #expect(try await Processes.eventually(10) { await engine.runningStrategies().isEmpty })
+    }
+
+    @Test func theEngineRefusesToStartWithoutWhatLiveTradingNeeds() async throws {
+        let dir = try TemporaryDirectory(prefix: "engine")
+        defer { dir.remove() }
+        let base = ["PATH": "/usr/bin:/bin", "DATABASE_URL": "sqlite:\(dir.file("db.sqlite"))", "TRADING_METRICS_PORT": "\(try ListeningSocket.freePort())",
+                    "KRAKEN_API_URL": "http://127.0.0.1:1"]
+        let cases: [([String: String], String)] = [
+            (["STRATEGIES": "sma-cross:BTC/USD:60:fast=40"], "STRATEGIES"),
+            (["TRADING_MODE": "live", "KRAKEN_API_KEY": "k", "KRAKEN_API_SECRET": "c2VjcmV0"], "LIVE_TRADING_CONFIRM"),
+            (["TRADING_MODE": "validate"], "TRADING_MODE"),
+        ]
+        for (settings, key) in cases {
+            let result = try await ProcessRunner.run(
+                BuildProducts.path("trading-engine"), [], environment: base.merging(settings) { $1 }, timeout: 30)
+            #expect(result.status == 78, "\(settings): \(result.stderr)")
+            #expect(result.stderr.contains(key), "\(settings): \(result.stderr)")
+            #expect(!result.stderr.contains("c2VjcmV0"))
+        }
     }
 
     @Test func validateModeSendsSignedAddOrdersWithValidateTrueAndBooksNothing() async throws {

@@ -47,11 +47,9 @@ public enum MarketDataApp {
     /// in minimal mode.
     public static func buildCollection(
         marketData: MarketDataConfiguration, kraken: KrakenConfiguration, storage: any Storage, replay: Replay? = nil,
-        feed: CandleFeed, service: ServiceName, logger: Logger
+        feed: CandleFeed, service: ServiceName, instruments: Instruments = Instruments(), logger: Logger
     ) throws -> (worker: any Service, metricsServer: any Service) {
-        let registry = PrometheusCollectorRegistry()
-        let metrics = PrometheusMetricsFactory(registry: registry)
-        let health = CollectorHealth()
+        let (registry, metrics, health) = (instruments.registry, instruments.metrics, instruments.health)
         let worker: any Service
         if let replay {
             let candles = try CandleCSV.read(path: replay.path, pair: replay.pair, intervalMinutes: replay.intervalMinutes)
@@ -70,7 +68,7 @@ public enum MarketDataApp {
         return (worker, server)
     }
 
-    static func buildCollector(
+    public static func buildCollector(
         marketData: MarketDataConfiguration, kraken: KrakenConfiguration, storage: any Storage, feed: CandleFeed,
         health: CollectorHealth, metrics: any MetricsFactory, logger: Logger
     ) throws -> MarketDataCollector<ContinuousClock> {
@@ -83,8 +81,22 @@ public enum MarketDataApp {
             clock: ContinuousClock(), logger: logger, metrics: metrics)
     }
 
+    /// One Prometheus registry, its metrics factory and the health the `/health` check reports:
+    /// shared by everything one process serves on its metrics port.
+    public struct Instruments: Sendable {
+        public let registry: PrometheusCollectorRegistry
+        public let metrics: PrometheusMetricsFactory
+        public let health: CollectorHealth
+
+        public init() {
+            registry = PrometheusCollectorRegistry()
+            metrics = PrometheusMetricsFactory(registry: registry)
+            health = CollectorHealth()
+        }
+    }
+
     /// `/metrics` and `/health` (healthy while the last successful poll is recent).
-    static func buildMetricsServer(
+    public static func buildMetricsServer(
         host: String, port: Int, registry: PrometheusCollectorRegistry, metrics: any MetricsFactory,
         health: CollectorHealth, staleAfterSeconds: Double, service: ServiceName, logger: Logger
     ) -> some Service {

@@ -60,11 +60,15 @@ extension SQLiteStorage {
     }
 
     public func candles(pair: String, intervalMinutes: Int) async throws -> [Candle] {
+        try await candles(pair: pair, intervalMinutes: intervalMinutes, after: nil)
+    }
+
+    public func candles(pair: String, intervalMinutes: Int, after time: Date?) async throws -> [Candle] {
         try await pool.read { db in
             try Row.fetchAll(
                 db,
-                sql: "SELECT * FROM candles WHERE pair = ? AND interval_minutes = ? ORDER BY open_time",
-                arguments: [pair, intervalMinutes]
+                sql: "SELECT * FROM candles WHERE pair = ? AND interval_minutes = ? AND open_time > ? ORDER BY open_time",
+                arguments: [pair, intervalMinutes, time.map(UTCTime.sqlite) ?? ""]
             ).map { row in
                 Candle(
                     pair: row["pair"], intervalMinutes: row["interval_minutes"], openTime: row["open_time"],

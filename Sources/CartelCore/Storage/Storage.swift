@@ -15,6 +15,8 @@ public protocol Storage: Sendable {
     func upsertCandles(_ candles: [Candle]) async throws
     /// Candles of one pair and interval, oldest first.
     func candles(pair: String, intervalMinutes: Int) async throws -> [Candle]
+    /// Candles of one pair and interval that opened after `time` (all when nil), oldest first.
+    func candles(pair: String, intervalMinutes: Int, after time: Date?) async throws -> [Candle]
     /// The open time of the newest stored candle of a pair and interval.
     func latestCandleTime(pair: String, intervalMinutes: Int) async throws -> Date?
     /// Deletes candles of one interval that opened before `cutoff`; returns how many.

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Metrics
 
 /// The trading core: configured strategy instances, the risk manager, a broker and the exact
 /// ledger, persisted through ``LedgerStorage``. Closed candles and ticker prices go in; signals,
@@ -18,12 +19,15 @@ public actor TradingEngine {
         var atr: ATR?
         var latestATR: Double?
         var levels = ExitLevels()
+        /// Not yet fed the stored history (new, or rebuilt after a change in the table).
+        var fresh = true
     }
 
     let storage: any LedgerStorage
     let broker: any Broker
     let configuration: TradingConfiguration
     let logger: Logger
+    let metrics: any MetricsFactory
     var ledger: PortfolioLedger
     var risk: RiskManager
     var instances: [Int64: Instance] = [:]
@@ -31,12 +35,14 @@ public actor TradingEngine {
     var lots: [String: LotRules] = [:]
 
     public init(
-        storage: any LedgerStorage, broker: any Broker, configuration: TradingConfiguration, logger: Logger
+        storage: any LedgerStorage, broker: any Broker, configuration: TradingConfiguration, logger: Logger,
+        metrics: any MetricsFactory = MetricsSystem.factory
     ) {
         self.storage = storage
         self.broker = broker
         self.configuration = configuration
         self.logger = logger
+        self.metrics = metrics
         ledger = PortfolioLedger(startingBalance: configuration.startingBalance)
         risk = RiskManager(settings: configuration.risk, costMargin: configuration.paper.costMargin)
     }
@@ -91,10 +97,31 @@ public actor TradingEngine {
         return running.values.map(\.record).sorted { $0.id < $1.id }
     }
 
+    /// Feeds every fresh strategy the stored candles of its pair and interval that closed by
+    /// `time` (history: nothing trades). Called before live candles are processed, so strategies
+    /// added or changed while running start warm too.
+    public func warmUpFresh(from storage: any Storage, before time: Date) async throws {
+        let fresh = instances.values.filter(\.fresh).map(\.record)
+        guard !fresh.isEmpty else { return }
+        for key in Set(fresh.map { "\($0.pair)|\($0.intervalMinutes)" }).sorted() {
+            let parts = key.split(separator: "|")
+            let pair = String(parts[0]), minutes = Int(parts[1])!
+            let history = try await storage.candles(pair: pair, intervalMinutes: minutes, after: nil)
+                .filter { $0.openTime.addingTimeInterval(Double(minutes * 60)) <= time }
+            let ids = Set(fresh.filter { $0.pair == pair && $0.intervalMinutes == minutes }.map(\.id))
+            warmUp(history, only: ids)
+            logger.info("strategies warmed up", metadata: ["pair": "\(pair)", "interval": "\(minutes)", "candles": "\(history.count)"])
+        }
+        for id in instances.keys where instances[id]!.fresh { instances[id]!.fresh = false }
+    }
+
+    /// Pairs the ledger holds positions in (their tickers drive stop-loss and take-profit).
+    public var pairsWithPositions: Set<String> { Set(ledger.positions.values.map(\.pair)) }
+
     /// Candles from before the engine started: strategies and ATRs learn from them, nothing trades.
-    public func warmUp(_ candles: [Candle]) {
+    public func warmUp(_ candles: [Candle], only ids: Set<Int64>? = nil) {
         for candle in candles {
-            for id in instanceIDs(for: candle) {
+            for id in instanceIDs(for: candle) where ids?.contains(id) ?? true {
                 let analysis = StrategyCandle(candle)
                 instances[id]!.latestATR = instances[id]!.atr?.update(high: analysis.high, low: analysis.low, close: analysis.close)
                 _ = instances[id]!.strategy.onCandle(analysis)
@@ -112,6 +139,9 @@ public actor TradingEngine {
         for id in instanceIDs(for: candle) {
             instances[id]!.latestATR = instances[id]!.atr?.update(high: analysis.high, low: analysis.low, close: analysis.close)
             let signal = instances[id]!.strategy.onCandle(analysis)
+            if signal.action != .hold {
+                Counter(label: "trading_signals_total", dimensions: [("action", signal.action.rawValue)], factory: metrics).increment()
+            }
             switch signal.action {
             case .hold: continue
             case .enter: try await enter(id, signal: signal, candle: candle)
@@ -217,6 +247,8 @@ public actor TradingEngine {
             logger.warning("order not placed twice", metadata: ["order": "\(request.clientOrderID)", "error": "\(error)"])
             return false
         }
+        Counter(label: "trading_orders_total", dimensions: [("side", request.side.rawValue), ("mode", broker.mode.rawValue)], factory: metrics)
+            .increment()
         let outcome: BrokerOutcome
         do {
             outcome = try await broker.execute(request, lot: lot(request.pair))
@@ -240,6 +272,7 @@ public actor TradingEngine {
                 LedgerFill(orderID: orderID, strategyID: strategyID, pair: request.pair, side: request.side, fill: fill, reason: reason),
                 position: next.positions[request.strategyKey], closedTrade: trade, orderFilled: true)
             ledger = next
+            Counter(label: "trading_fills_total", dimensions: [("side", request.side.rawValue)], factory: metrics).increment()
             logger.info(
                 "order filled",
                 metadata: ["order": "\(request.clientOrderID)", "side": "\(request.side.rawValue)", "quantity": "\(fill.quantity)",
@@ -262,6 +295,9 @@ public actor TradingEngine {
     func recordEquity(at time: Date) async throws {
         let snapshot = EquitySnapshot(time: time, ledger: ledger, marks: marks)
         try await storage.recordEquity(snapshot)
+        // Gauges for dashboards (analysis values; the exact figures are in equity_snapshots).
+        Gauge(label: "trading_equity", factory: metrics).record(snapshot.equity.doubleValue)
+        Gauge(label: "trading_open_positions", factory: metrics).record(ledger.positions.count)
         if let message = risk.observe(equity: snapshot.equity.doubleValue) {
             logger.critical("\(message)")
         }
