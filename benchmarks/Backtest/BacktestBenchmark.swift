@@ -1,13 +1,16 @@
 import CartelCore
 import Foundation
+import Logging
 
 /// `cartel-backtest-benchmark [COUNT]`: backtests the `rsi` strategy (with the risk manager, paper
 /// execution and ledger) over COUNT generated candles (default 1,000,000), and in the same run a
 /// bare loop over the same candles that only updates one EMA; prints both rates and the ratio.
+/// Then measures the engine's latency from a closed candle to the paper order stored (SQLite
+/// file, WAL), next to a bare one-row write transaction on the same file.
 /// The candles are a seeded random walk (benchmark input only, never shown as market data).
 @main
 struct BacktestBenchmark {
-    static func main() throws {
+    static func main() async throws {
         let count = CommandLine.arguments.count > 1 ? Int(CommandLine.arguments[1]) ?? 1_000_000 : 1_000_000
         print("machine: \(machine())")
         let candles = generate(count)
@@ -33,6 +36,50 @@ struct BacktestBenchmark {
         let ratio = bareRate / backtestRate
         print("ratio bare/backtest:    \(NumberText.hundredths(ratio))x  (goal: within 5x: \(ratio <= 5 ? "met" : "NOT met"); goal >= 20 M candles/s: \(backtestRate >= 20e6 ? "met" : "NOT met"))")
         if sink == .infinity { print("") }  // keeps the bare loop's work observable
+        try await engineLatency()
+    }
+
+    /// Candle → signal → risk → paper fill → ledger → stored (signal, order, fill, trade,
+    /// position, equity), timed per candle that produced an order.
+    static func engineLatency() async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("cartel-latency-\(UUID().uuidString.prefix(8))").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let storage = try SQLiteStorage(path: "\(dir)/ledger.sqlite")
+        _ = try await storage.seedStrategies(StrategySpec.parseList("sma-cross:BENCH/USD:1:fast=2,slow=3"), at: Date())
+        let engine = TradingEngine(
+            storage: storage, broker: PaperBroker(execution: PaperExecution()), configuration: TradingConfiguration(),
+            logger: Logger(label: "bench", factory: { _ in SwiftLogNoOpLogHandler() }))
+        try await engine.start()
+        let clock = ContinuousClock()
+        var orderLatencies: [Double] = []
+        var price = Decimal(30_000)
+        let start = Date(timeIntervalSince1970: 1_700_000_000)
+        // A zigzag: the 2/3 SMA cross fires every few candles, entries and exits alternate.
+        for index in 0..<3_000 {
+            price += index % 8 < 4 ? 25 : -25
+            let candle = Candle(
+                pair: "BENCH/USD", intervalMinutes: 1, openTime: start.addingTimeInterval(Double(index * 60)), open: price,
+                high: price + 10, low: price - 10, close: price, vwap: price, volume: 1, tradeCount: 1)
+            let before = await engine.currentLedger
+            let elapsed = try await clock.measure { try await engine.onClosedCandle(candle) }
+            if await engine.currentLedger != before { orderLatencies.append(seconds(elapsed)) }
+        }
+        var bare: [Double] = []
+        for index in 0..<500 {
+            let snapshot = EquitySnapshot(time: start.addingTimeInterval(Double(index)), ledger: PortfolioLedger(startingBalance: 1), marks: [:])
+            bare.append(seconds(try await clock.measure { try await storage.recordEquity(snapshot) }))
+        }
+        orderLatencies.sort()
+        bare.sort()
+        func percentile(_ values: [Double], _ p: Double) -> Double { values[min(values.count - 1, Int(Double(values.count) * p))] }
+        let p50 = percentile(orderLatencies, 0.5), p99 = percentile(orderLatencies, 0.99)
+        print("candle -> paper order stored: \(orderLatencies.count) orders, p50 \(milliseconds(p50)) ms, p99 \(milliseconds(p99)) ms, max \(milliseconds(orderLatencies.last!)) ms  (goal <= 10 ms: \(p99 <= 0.010 ? "met" : "NOT met") at p99)")
+        print("baseline one-row write transaction: p50 \(milliseconds(percentile(bare, 0.5))) ms  (ratio p50: \(NumberText.hundredths(p50 / percentile(bare, 0.5)))x)")
+    }
+
+    static func seconds(_ duration: Duration) -> Double {
+        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
     }
 
     /// Seconds of the fastest of `runs` runs.
