@@ -207,6 +207,52 @@ final class MovableClock: Sendable {
         }
     }
 
+    /// Live mode: Kraken accepts the order (a txid), the engine books nothing until QueryOrders
+    /// reports it closed, then books exactly what executed.
+    @Test func liveOrdersAreBookedWhenKrakenReportsThemClosed() async throws {
+        try await withFakeKraken { fake, url in
+            await fake.setDefault("AddOrder", .fixture("kraken_private_AddOrder.json"))
+            let client = try KrakenClient(
+                configuration: KrakenConfiguration(
+                    baseURL: url, publicRequestsPerSecond: 1000, timeout: .seconds(5), maxAttempts: 1, breakerThreshold: 5,
+                    breakerCoolDown: .seconds(30), retryBase: .milliseconds(10), apiKey: fake.apiKey, apiSecret: fake.secretBase64),
+                clock: ContinuousClock(), logger: Logger(label: "test"))
+            let broker = KrakenBroker(mode: .live, client: client, pairs: KrakenPairDirectory(pairs: try await client.assetPairs()))
+            let dir = try TemporaryDirectory(prefix: "engine")
+            defer { dir.remove() }
+            let path = dir.file("ledger.sqlite")
+            let storage = try SQLiteStorage(path: path)
+            _ = try await storage.seedStrategies(StrategySpec.parseList("sma-cross:BTC/USD:60:fast=2,slow=4"), at: Self.start)
+            let engine = TradingEngine(
+                storage: storage, broker: broker, configuration: try TradingConfiguration(settings: .values(["STOP_LOSS_PERCENT": "0"])),
+                logger: Logger(label: "test"))
+            try await engine.start()
+            await engine.setLotRules(try broker.lotRules(for: "BTC/USD"), pair: "BTC/USD")
+            for index in 0...6 { try await engine.onClosedCandle(Self.candle(index, close: Self.closes[index])) }
+            let sent = try #require(await fake.requests().first { $0.endpoint == "AddOrder" })
+            #expect(!sent.body.contains("validate"))
+            #expect(try Self.count(path, "SELECT COUNT(*) FROM orders WHERE status = 'open' AND exchange_order_id = 'OU22CG-KLAF2-FWUDD7'") == 1)
+            #expect(await engine.currentLedger.positions.isEmpty)
+
+            // Kraken's QueryOrders shape (as in the fixture), for the order the engine placed.
+            func answer(status: String) -> String {
+                #"{"error":[],"result":{"OU22CG-KLAF2-FWUDD7":{"refid":null,"userref":1,"status":"\#(status)","reason":null,"opentm":1688665496.7808,"closetm":1688665499.1922,"starttm":0,"expiretm":0,"descr":{"pair":"XBTUSD","type":"buy","ordertype":"market","price":"0","price2":"0","leverage":"none","order":"buy 0.10000000 XBTUSD @ market","close":""},"vol":"0.10000000","vol_exec":"0.10000000","cost":"3000.0","fee":"12.0","price":"30000.0","stopprice":"0.00000","limitprice":"0.00000","misc":"","oflags":"fciq","trades":["TZX2WP-XSEOP-FP7WYR"]}}}"#
+            }
+            await fake.enqueue("QueryOrders", .json(answer(status: "open")))
+            try await engine.reconcile()
+            #expect(await engine.currentLedger.positions.isEmpty)
+            await fake.enqueue("QueryOrders", .json(answer(status: "closed")))
+            try await engine.reconcile()
+            let position = try #require(await engine.currentLedger.positions.values.first)
+            // Exactly what Kraken reports executed: 0.1 at 30000 with a 12.0 fee.
+            #expect(position.quantity == Decimal(string: "0.1") && position.averagePrice == 30_000 && position.entryFees == 12)
+            #expect(await engine.currentLedger.cash == 10_000 - 3_000 - 12)
+            #expect(try Self.count(path, "SELECT COUNT(*) FROM orders WHERE status = 'filled'") == 1)
+            #expect(try Self.count(path, "SELECT COUNT(*) FROM fills WHERE exchange_trade_id = 'OU22CG-KLAF2-FWUDD7'") == 1)
+            #expect(try Self.count(path, "SELECT COUNT(*) FROM trades WHERE status = 'open'") == 1)
+        }
+    }
+
     @Test func aStopLossOnATickerSellsAndAnUnfinishedPaperOrderIsAbandoned() async throws {
         let dir = try TemporaryDirectory(prefix: "engine")
         defer { dir.remove() }

@@ -12,11 +12,28 @@ public enum BrokerOutcome: Sendable, Equatable {
     case rejected(String)
 }
 
+/// What the exchange says about an order it accepted earlier.
+public enum OrderUpdate: Sendable, Equatable {
+    /// Done, with what executed (the whole order, or what executed before a cancel).
+    case filled(Fill)
+    /// Ended with nothing executed.
+    case ended(String)
+    /// Still working.
+    case open
+}
+
 /// Executes market orders. The engine never retries a placement: an order whose fate is unknown
 /// is reconciled, not sent again.
 public protocol Broker: Sendable {
     var mode: TradingMode { get }
     func execute(_ order: OrderRequest, lot: LotRules) async throws -> BrokerOutcome
+    /// The state of accepted orders, by their exchange ids.
+    func reconcile(_ exchangeOrderIDs: [String]) async throws -> [String: OrderUpdate]
+}
+
+extension Broker {
+    /// Brokers that fill at once have nothing to reconcile.
+    public func reconcile(_ exchangeOrderIDs: [String]) async throws -> [String: OrderUpdate] { [:] }
 }
 
 /// The default broker (`TRADING_MODE=paper`): fills every market order at once at the engine's

@@ -49,9 +49,25 @@ public struct KrakenBroker<C: Clock>: Broker where C.Duration == Duration {
         return .accepted(exchangeOrderID: txid)
     }
 
-    /// What Kraken says about orders it accepted (for reconciliation).
-    public func query(_ exchangeOrderIDs: [String]) async throws -> [String: KrakenOrder] {
+    /// `QueryOrders` for the accepted orders: closed ones become fills (executed volume, average
+    /// price, fee), canceled or expired ones with nothing executed end, the rest stay open.
+    public func reconcile(_ exchangeOrderIDs: [String]) async throws -> [String: OrderUpdate] {
         guard !exchangeOrderIDs.isEmpty else { return [:] }
-        return try await client.queryOrders(txids: exchangeOrderIDs)
+        var updates: [String: OrderUpdate] = [:]
+        for (txid, order) in try await client.queryOrders(txids: exchangeOrderIDs) {
+            switch order.status {
+            case "closed", "canceled", "expired":
+                if order.volumeExecuted > 0 {
+                    updates[txid] = .filled(Fill(
+                        quantity: order.volumeExecuted, price: order.averagePrice, fee: order.fee,
+                        time: order.closedAt ?? order.openedAt, tradeID: txid))
+                } else {
+                    updates[txid] = .ended("Kraken reports the order \(order.status) with nothing executed")
+                }
+            default:
+                updates[txid] = .open
+            }
+        }
+        return updates
     }
 }

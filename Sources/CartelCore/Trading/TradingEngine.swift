@@ -56,10 +56,17 @@ public actor TradingEngine {
             try ledger.apply(stored.fill, side: stored.side, strategyKey: String(stored.strategyID), pair: stored.pair, reason: stored.reason)
         }
         self.ledger = ledger
-        for order in try await storage.unfinishedOrders() where order.status == .submitting && order.mode == .paper {
-            try await storage.updateOrder(
-                id: order.id, status: .abandoned, exchangeOrderID: nil, error: "engine stopped before the fill was booked", at: now)
-            logger.warning("order left unfinished by a stop marked abandoned", metadata: ["order": "\(order.clientOrderID)"])
+        for order in try await storage.unfinishedOrders() where order.status == .submitting {
+            if order.mode == .paper {
+                try await storage.updateOrder(
+                    id: order.id, status: .abandoned, exchangeOrderID: nil, error: "engine stopped before the fill was booked", at: now)
+                logger.warning("order left unfinished by a stop marked abandoned", metadata: ["order": "\(order.clientOrderID)"])
+            } else {
+                // It may or may not have reached Kraken: never sent again, left for a person to check.
+                logger.critical(
+                    "order sent before a stop has no known outcome: check Kraken's orders with this userref",
+                    metadata: ["order": "\(order.clientOrderID)", "userref": "\(order.userref)"])
+            }
         }
         return try await reloadStrategies()
     }
@@ -173,6 +180,52 @@ public actor TradingEngine {
     public var currentLedger: PortfolioLedger { ledger }
 
     public func setLotRules(_ rules: LotRules, pair: String) { lots[pair] = rules }
+
+    /// Books what the exchange did with accepted (`open`) orders: fills go through the ledger
+    /// and storage like paper fills; orders that ended with nothing executed are closed.
+    public func reconcile(now: Date = Date()) async throws {
+        let open = try await storage.unfinishedOrders().filter { $0.status == .open && $0.exchangeOrderID != nil }
+        guard !open.isEmpty else { return }
+        let updates = try await broker.reconcile(open.compactMap(\.exchangeOrderID))
+        for order in open {
+            switch updates[order.exchangeOrderID!] {
+            case .filled(let fill):
+                let key = String(order.strategyID)
+                var next = ledger
+                let trade: ClosedTrade?
+                do {
+                    trade = try next.apply(fill, side: order.side, strategyKey: key, pair: order.pair, reason: "reconciled")
+                } catch {
+                    // Kraken executed something the ledger cannot hold (it should never happen):
+                    // say so loudly and keep the order visible rather than booking a wrong ledger.
+                    try await storage.updateOrder(
+                        id: order.id, status: .rejected, exchangeOrderID: nil, error: "exchange fill not booked: \(error)", at: now)
+                    logger.critical("exchange fill not booked", metadata: ["order": "\(order.clientOrderID)", "error": "\(error)"])
+                    continue
+                }
+                try await storage.recordFill(
+                    LedgerFill(orderID: order.id, strategyID: order.strategyID, pair: order.pair, side: order.side, fill: fill, reason: "reconciled"),
+                    position: next.positions[key], closedTrade: trade, orderFilled: true)
+                ledger = next
+                if instances[order.strategyID] != nil {
+                    instances[order.strategyID]!.strategy.setPosition(open: ledger.positions[key] != nil)
+                    if let position = ledger.positions[key] {
+                        instances[order.strategyID]!.levels = RiskManager.exitLevels(
+                            entry: position.averagePrice, rules: instances[order.strategyID]!.exits,
+                            atr: instances[order.strategyID]!.latestATR, lot: lot(order.pair))
+                    } else {
+                        instances[order.strategyID]!.levels = ExitLevels()
+                    }
+                }
+                logger.info("exchange fill booked", metadata: ["order": "\(order.clientOrderID)", "quantity": "\(fill.quantity)", "price": "\(fill.price)"])
+            case .ended(let reason):
+                try await storage.updateOrder(id: order.id, status: .rejected, exchangeOrderID: nil, error: reason, at: now)
+                logger.warning("exchange order ended unfilled", metadata: ["order": "\(order.clientOrderID)", "reason": "\(reason)"])
+            case .open, nil:
+                continue
+            }
+        }
+    }
 
     // MARK: - Execution
 

@@ -65,6 +65,7 @@ public struct TradingEngineService: Service {
                     group.addTask { try await followCandles(since: started) }
                     group.addTask { try await watchTickers() }
                     group.addTask { try await reloadStrategies() }
+                    group.addTask { try await reconcileOrders() }
                 }
             }
         } catch is CancellationError {}
@@ -132,6 +133,18 @@ public struct TradingEngineService: Service {
                 }
             }
             try await Task.sleep(for: tickerPoll)
+        }
+    }
+
+    /// Live orders accepted by Kraken are booked once Kraken reports them done.
+    func reconcileOrders() async throws {
+        while !Task.isCancelled, !Task.isShuttingDownGracefully {
+            do {
+                try await engine.reconcile(now: now())
+            } catch {
+                logger.error("orders not reconciled", metadata: ["error": "\(error)"])
+            }
+            try await Task.sleep(for: reloadEvery)
         }
     }
 
