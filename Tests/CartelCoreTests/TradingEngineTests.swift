@@ -148,6 +148,32 @@ final class MovableClock: Sendable {
         #expect(try await Processes.eventually(10) { await engine.runningStrategies().isEmpty })
     }
 
+    /// Minimal mode: candles published by the in-process collector's feed are traded; history
+    /// stored before them warms the strategy.
+    @Test func theServiceTradesCandlesFromTheInProcessFeed() async throws {
+        let dir = try TemporaryDirectory(prefix: "engine")
+        defer { dir.remove() }
+        let path = dir.file("ledger.sqlite")
+        let storage = try SQLiteStorage(path: path)
+        let feed = CandleFeed()
+        let engine = try Self.engine(storage)
+        let service = TradingEngineService(
+            engine: engine, storage: storage, seed: try StrategySpec.parseList("sma-cross:BTC/USD:60:fast=2,slow=4"),
+            source: .feed(feed), tickerPoll: .milliseconds(50), logger: Logger(label: "test"))
+        let running = Task { try await service.run() }
+        defer { running.cancel() }
+        #expect(try await Processes.eventually(10) { feed.subscriberCount == 1 })
+        // The collector's backfill lands in storage after the engine started (first run).
+        try await storage.upsertCandles((0...5).map { Self.candle($0, close: Self.closes[$0]) })
+        for index in 6..<Self.closes.count {
+            let candle = Self.candle(index, close: Self.closes[index])
+            try await storage.upsertCandles([candle])
+            feed.publish(candle)
+        }
+        #expect(try await Processes.eventually(10) { try Self.count(path, "SELECT COUNT(*) FROM trades WHERE status = 'closed'") == 1 })
+        #expect(try Self.count(path, "SELECT COUNT(*) FROM equity_snapshots") == Self.closes.count - 6)
+    }
+
     @Test func theEngineRefusesToStartWithoutWhatLiveTradingNeeds() async throws {
         let dir = try TemporaryDirectory(prefix: "engine")
         defer { dir.remove() }

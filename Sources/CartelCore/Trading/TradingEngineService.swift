@@ -4,7 +4,7 @@ import Metrics
 import ServiceLifecycle
 
 /// The running engine: seeds the `strategies` table from `STRATEGIES` on first start, rebuilds
-/// the ledger, warms strategies from stored history, then trades every candle that closes while
+/// the ledger, warms strategies from stored history (never synthetic prices), then trades every candle that closes while
 /// it runs — from the in-process collector's feed (`MARKET_DATA_MODE=embedded`) or from what the
 /// market-data service writes (`external`, polled) — checks stop-loss and take-profit on every
 /// stored ticker, and picks up changes to the `strategies` table while running.
@@ -55,7 +55,8 @@ public struct TradingEngineService: Service {
         for record in running {
             logger.info("strategy running", metadata: ["name": "\(record.name)", "kind": "\(record.kind)", "pair": "\(record.pair)", "interval": "\(record.intervalMinutes)"])
         }
-        try await engine.warmUpFresh(from: storage, before: started)
+        // Strategies warm up from stored history right before their first live candle (in
+        // minimal mode the collector's backfill may only land after this point).
         let ledger = await engine.currentLedger
         logger.info("ledger rebuilt", metadata: ["cash": "\(ledger.cash)", "positions": "\(ledger.positions.count)", "realisedPnL": "\(ledger.realisedPnL)"])
 
@@ -94,6 +95,7 @@ public struct TradingEngineService: Service {
                         if closed > started, closed > current.addingTimeInterval(-2 * length) {
                             try await process(candle)
                         } else {
+                            try await engine.warmUpFresh(from: storage, before: candle.openTime)
                             await engine.warmUp([candle])
                         }
                         seen[key.id] = candle.openTime
