@@ -17,7 +17,7 @@ struct TradingEngineCommand: AsyncParsableCommand {
             HEARTBEAT_SECONDS, TRADING_MAX_MEMORY_MB, LOG_LEVEL.
             """,
         version: SignalCartelVersion.current,
-        subcommands: [Run.self, Status.self, Indicators.self, Backtest.self],
+        subcommands: [Run.self, Status.self, Stats.self, Indicators.self, Backtest.self],
         defaultSubcommand: Run.self)
 
     struct Run: AsyncParsableCommand {
@@ -83,6 +83,14 @@ struct TradingEngineCommand: AsyncParsableCommand {
             abstract: "Backtest one strategy on history with the engine's risk, paper-broker and ledger code.",
             discussion: "Signals fill at the next candle's open; stop-loss and take-profit are checked on each candle's range.")
         @OptionGroup var options: BacktestOptions
+
+        func run() async throws { try await options.run() }
+    }
+
+    struct Stats: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Each strategy's performance from the ledger: trades, win rate, P&L, average win/loss, profit factor, max drawdown, Sharpe.")
+        @OptionGroup var options: StatsOptions
 
         func run() async throws { try await options.run() }
     }

@@ -72,6 +72,14 @@ final class MovableClock: Sendable {
         #expect(try Self.count(path, "SELECT COUNT(*) FROM trades WHERE status = 'closed'") == 1)
         #expect(try Self.count(path, "SELECT COUNT(*) FROM positions") == 0)
         #expect(try Self.count(path, "SELECT COUNT(*) FROM equity_snapshots") == Self.closes.count)
+        let stats = try #require(try await StatsOptions.rows(storage: storage, startingBalance: 10_000).first)
+        #expect(stats.strategy == "sma-cross:BTC/USD:60" && stats.stats.trades == 1 && stats.stats.losses == 1)
+        #expect(stats.stats.totalPnL == ledger.realisedPnL - ledger.fees)
+        #expect(stats.stats.finalEquity == ledger.cash)
+        let printed = try await ProcessRunner.run(
+            BuildProducts.path("trading-engine"), ["stats", "--json"], environment: ["PATH": "/usr/bin:/bin", "DATABASE_URL": "sqlite:\(path)"])
+        #expect(printed.status == 0, "\(printed.stderr)")
+        #expect(printed.stdout.contains(#""strategy" : "sma-cross:BTC\/USD:60""#))
         // The stored trade is the ledger's, to the last digit: entry at candle 6's close 9 with
         // 5 bps slippage, 10 % of 10,000 staked at the close, 0.40 % fees both ways.
         let row = try #require(try DatabaseQueue(path: path).read { db in

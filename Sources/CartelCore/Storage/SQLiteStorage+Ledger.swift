@@ -195,6 +195,20 @@ extension SQLiteStorage: LedgerStorage {
         }
     }
 
+    public func closedTrades() async throws -> [(strategyID: Int64, trade: ClosedTrade)] {
+        try await pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM trades WHERE status = 'closed' ORDER BY exit_time, id").map { row in
+                func decimal(_ column: String) throws -> Decimal { try DecimalText.decimal(row[column], column: "trades.\(column)") }
+                let quantity = try decimal("quantity"), entry = try decimal("entry_price"), exit = try decimal("exit_price")
+                let id: Int64 = row["strategy_id"]
+                return (id, ClosedTrade(
+                    strategyKey: String(id), pair: row["pair"], quantity: quantity, entryTime: row["entry_time"], entryPrice: entry,
+                    entryFee: try decimal("entry_fee"), exitTime: row["exit_time"], exitPrice: exit, exitFee: try decimal("exit_fee"),
+                    grossPnL: (exit - entry) * quantity, netPnL: try decimal("realized_pnl"), exitReason: row["exit_reason"] ?? ""))
+            }
+        }
+    }
+
     static func order(_ row: Row) throws -> OrderRecord {
         let statusText: String = row["status"], modeText: String = row["mode"], sideText: String = row["side"]
         guard let status = OrderRecord.Status(rawValue: statusText), let mode = TradingMode(rawValue: modeText),

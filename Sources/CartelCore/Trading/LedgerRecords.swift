@@ -185,4 +185,6 @@ public protocol LedgerStorage: Sendable {
     /// Every fill in booking order, for rebuilding the ledger after a restart.
     func ledgerFills() async throws -> [LedgerFill]
     func recordEquity(_ snapshot: EquitySnapshot) async throws
+    /// Closed trades by strategy id, oldest exit first.
+    func closedTrades() async throws -> [(strategyID: Int64, trade: ClosedTrade)]
 }

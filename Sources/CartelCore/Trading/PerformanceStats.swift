@@ -84,6 +84,29 @@ public struct PerformanceStats: Sendable, Equatable, Codable {
     }
 }
 
+extension PerformanceStats {
+    /// Statistics of a live strategy from its closed trades: its equity curve is the starting
+    /// balance plus its cumulative net P&L after each trade, and Sharpe is annualised by how
+    /// often it trades (per-trade returns × √(trades per year)).
+    public init(closedTrades trades: [ClosedTrade], startingBalance: Decimal) {
+        var curve = EquityCurve()
+        var equity = startingBalance
+        curve.record(equity.doubleValue)
+        for trade in trades {
+            equity += trade.netPnL
+            curve.record(equity.doubleValue)
+        }
+        var minutesPerTrade = 525_600
+        if let first = trades.first, let last = trades.last, trades.count > 1 {
+            let span = last.exitTime.timeIntervalSince(first.entryTime) / 60
+            minutesPerTrade = max(1, Int(span / Double(trades.count)))
+        }
+        self.init(
+            trades: trades, fees: trades.reduce(0) { $0 + $1.entryFee + $1.exitFee }, curve: curve, intervalMinutes: minutesPerTrade,
+            startingBalance: startingBalance, finalEquity: equity)
+    }
+}
+
 /// Numbers for people to read (not money).
 public enum NumberText {
     /// `value` rounded to two decimal places: `12.35`, `-3.6`, `20.0`.
