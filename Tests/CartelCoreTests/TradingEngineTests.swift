@@ -179,7 +179,7 @@ final class MovableClock: Sendable {
             feed.publish(candle)
         }
         #expect(try await Processes.eventually(10) { try Self.count(path, "SELECT COUNT(*) FROM trades WHERE status = 'closed'") == 1 })
-        #expect(try Self.count(path, "SELECT COUNT(*) FROM equity_snapshots") == Self.closes.count - 6)
+        #expect(try await Processes.eventually(10) { try Self.count(path, "SELECT COUNT(*) FROM equity_snapshots") == Self.closes.count - 6 })
     }
 
     @Test func theEngineRefusesToStartWithoutWhatLiveTradingNeeds() async throws {
