@@ -112,7 +112,7 @@ final class MovableClock: Sendable {
         let second = try Self.engine(try SQLiteStorage(path: path))
         try await second.start()
         #expect(await second.currentLedger == before)
-        try await second.warmUp((0...5).map { Self.candle($0, close: Self.closes[$0]) })
+        await second.warmUp((0...5).map { Self.candle($0, close: Self.closes[$0]) })
         try await second.onClosedCandle(Self.candle(6, close: Self.closes[6]))
         #expect(try Self.count(path, "SELECT COUNT(*) FROM orders") == 1)
         for index in 7..<Self.closes.count { try await second.onClosedCandle(Self.candle(index, close: Self.closes[index])) }
@@ -137,7 +137,7 @@ final class MovableClock: Sendable {
             now: { clock.now }, logger: Logger(label: "test"))
         let running = Task { try await service.run() }
         defer { running.cancel() }
-        #expect(try await Processes.eventually(10) { await engine.runningStrategies().count == 1 })
+        #expect(await Processes.eventually(10) { await engine.runningStrategies().count == 1 })
         for index in 6..<Self.closes.count {
             // The candle is stored while still open (as the collector does), then closes.
             try await storage.upsertCandles([Self.candle(index, close: Self.closes[index])])
@@ -153,7 +153,7 @@ final class MovableClock: Sendable {
 
         // A row changed in the table while running is picked up: disabling stops the strategy.
         try await DatabaseQueue(path: path).write { db in try db.execute(sql: "UPDATE strategies SET enabled = 0") }
-        #expect(try await Processes.eventually(10) { await engine.runningStrategies().isEmpty })
+        #expect(await Processes.eventually(10) { await engine.runningStrategies().isEmpty })
     }
 
     /// Minimal mode: candles published by the in-process collector's feed are traded; history
@@ -170,7 +170,7 @@ final class MovableClock: Sendable {
             source: .feed(feed), tickerPoll: .milliseconds(50), logger: Logger(label: "test"))
         let running = Task { try await service.run() }
         defer { running.cancel() }
-        #expect(try await Processes.eventually(10) { feed.subscriberCount == 1 })
+        #expect(await Processes.eventually(10) { feed.subscriberCount == 1 })
         // The collector's backfill lands in storage after the engine started (first run).
         try await storage.upsertCandles((0...5).map { Self.candle($0, close: Self.closes[$0]) })
         for index in 6..<Self.closes.count {
@@ -180,6 +180,54 @@ final class MovableClock: Sendable {
         }
         #expect(try await Processes.eventually(10) { try Self.count(path, "SELECT COUNT(*) FROM trades WHERE status = 'closed'") == 1 })
         #expect(try await Processes.eventually(10) { try Self.count(path, "SELECT COUNT(*) FROM equity_snapshots") == Self.closes.count - 6 })
+    }
+
+    /// The real binary in minimal mode against the fake Kraken: it collects, warms up on the
+    /// backfill, and paper-trades the candle that closes while it runs. Takes up to a minute:
+    /// the collector asks for OHLC just after the current 1-minute candle closes.
+    @Test(.timeLimit(.minutes(3))) func theEngineBinaryPaperTradesKrakenCandlesEndToEnd() async throws {
+        try await withFakeKraken { fake, url in try await Self.endToEnd(fake: fake, url: url) }
+    }
+
+    static func endToEnd(fake: FakeKraken, url: String) async throws {
+        let minute = Int(Date().timeIntervalSince1970) / 60 * 60
+        // Flat, then down, then the 2/4 SMA cross up on the current (unfinished) candle.
+        let closes = Array(repeating: "10", count: 14) + ["10", "9", "8", "7", "6", "7", "9"]
+        let rows = closes.enumerated().map { FakeCandle(time: minute - (closes.count - 1 - $0.offset) * 60, close: $0.element) }
+        let stored = closes.count
+        await fake.setCandles(pairKey: "XXBTZUSD", interval: 1, rows)
+        let dir = try TemporaryDirectory(prefix: "engine-e2e")
+        defer { dir.remove() }
+        let path = dir.file("e2e.sqlite")
+        let environment = [
+            "PATH": "/usr/bin:/bin", "DATABASE_URL": "sqlite:\(path)", "KRAKEN_API_URL": url, "KRAKEN_PUBLIC_RPS": "20",
+            "MARKET_DATA_MODE": "embedded", "TRADING_PAIRS": "BTC/USD", "CANDLE_INTERVALS": "1", "TICKER_POLL_SECONDS": "1",
+            "HEARTBEAT_SECONDS": "1", "TRADING_METRICS_PORT": "\(try ListeningSocket.freePort())",
+            "STRATEGIES": "sma-cross:BTC/USD:1:fast=2,slow=4", "STOP_LOSS_PERCENT": "0", "TAKE_PROFIT_PERCENT": "0",
+        ]
+        let engine = try ChildProcess(
+            BuildProducts.path("trading-engine"), [], environment: environment, stdout: dir.file("out.log"), stderr: dir.file("err.log"))
+        defer { engine.terminate() }
+        // The backfill is stored (history: nothing trades on it)...
+        let backfilled = await Processes.eventually(30) {
+            FileManager.default.fileExists(atPath: path) && (try? Self.count(path, "SELECT COUNT(*) FROM candles")) == stored
+        }
+        let startLog = (try? String(contentsOfFile: dir.file("out.log"), encoding: .utf8)) ?? ""
+        let startErrors = (try? String(contentsOfFile: dir.file("err.log"), encoding: .utf8)) ?? ""
+        try #require(backfilled, "\(startLog.suffix(3000)) \(startErrors.suffix(2000))")
+        #expect(try Self.count(path, "SELECT COUNT(*) FROM orders") == 0)
+        // ...then Kraken starts the next candle, so the cross-up candle is closed.
+        await fake.setCandles(pairKey: "XXBTZUSD", interval: 1, rows + [FakeCandle(time: minute + 60, close: "9")])
+        let traded = await Processes.eventually(100) {
+            (try? Self.count(path, "SELECT COUNT(*) FROM orders WHERE status = 'filled' AND mode = 'paper' AND side = 'buy'")) == 1
+        }
+        let log = (try? String(contentsOfFile: dir.file("out.log"), encoding: .utf8)) ?? ""
+        #expect(traded, "\(log.suffix(3000))")
+        #expect(try Self.count(path, "SELECT COUNT(*) FROM trades WHERE status = 'open'") == 1)
+        #expect(try Self.count(path, "SELECT COUNT(*) FROM positions") == 1)
+        #expect(log.contains("order filled"))
+        let addOrders = await fake.requests().filter { $0.endpoint == "AddOrder" }.count
+        #expect(addOrders == 0)
     }
 
     @Test func theEngineRefusesToStartWithoutWhatLiveTradingNeeds() async throws {
