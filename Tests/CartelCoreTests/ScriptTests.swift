@@ -164,6 +164,36 @@ import Testing
         }
     }
 
+    @Test func aServiceThatNeverBecomesHealthyIsStoppedAfterTheTimeout() async throws {
+        // A database path under a regular file: the website runs but answers 503 (degraded).
+        let blocker = try TemporaryDirectory(prefix: "blocker")
+        defer { blocker.remove() }
+        try "not a directory".write(toFile: blocker.file("file"), atomically: true, encoding: .utf8)
+        try await withSandbox(extra: ["DATABASE_URL": "sqlite:\(blocker.file("file"))/db.sqlite", "START_TIMEOUT": "3"]) { box in
+            let start = try await box.run("services/start-website.sh")
+            #expect(start.status == 1)
+            #expect(start.stderr.contains("did not become healthy within 3s"), "\(start.output)")
+            #expect(start.stderr.contains("website:"), "the last log lines are shown: \(start.output)")
+            #expect(!FileManager.default.fileExists(atPath: box.pidFile("website")))
+            // What it started is gone: the port is free again.
+            #expect(await Processes.eventually(5) { (try? ListeningSocket(port: box.port)) != nil })
+        }
+    }
+
+    @Test func aServiceThatIgnoresSIGTERMIsKilledAfterTheStopTimeout() async throws {
+        try await withSandbox(extra: ["STOP_TIMEOUT": "1"]) { box in
+            let start = try await box.run("services/start-website.sh")
+            #expect(start.status == 0, "\(start.output)")
+            let pid = try #require(box.pid("website"))
+            kill(pid, SIGSTOP)  // a hung process: SIGTERM stays pending, only SIGKILL ends it
+            let stop = try await box.run("services/stop-website.sh")
+            #expect(stop.status == 0, "\(stop.output)")
+            #expect(stop.stderr.contains("still running after 1s; sending SIGKILL"), "\(stop.output)")
+            #expect(!Processes.isAlive(pid))
+            #expect(!FileManager.default.fileExists(atPath: box.pidFile("website")))
+        }
+    }
+
     @Test func standardModeStartsAllThreeAndFullModeWantsConfirmation() async throws {
         try await withFakeKraken { fake, krakenURL in
             let now = Int(Date().timeIntervalSince1970) / 60 * 60
