@@ -355,6 +355,11 @@ final class MovableClock: Sendable {
             side: .buy, quantity: 1, status: .submitting, createdAt: Self.start))
         try await Self.engine(storage).start()
         #expect(try Self.count(path, "SELECT COUNT(*) FROM orders WHERE client_order_id = 'sc-crashed' AND status = 'abandoned'") == 1)
+        // The drawdown kill switch measures from the stored peak after a restart: a 10 % stop-out
+        // with MAX_DRAWDOWN_PERCENT=1 halts entries in a fresh process too.
+        let restarted = try Self.engine(storage, settings: ["MAX_DRAWDOWN_PERCENT": "1"])
+        try await restarted.start()
+        #expect(await restarted.haltReason?.hasPrefix("drawdown kill switch") == true)
         #expect(try await storage.unfinishedOrders().isEmpty)
     }
 }

@@ -195,6 +195,13 @@ extension SQLiteStorage: LedgerStorage {
         }
     }
 
+    public func peakEquity() async throws -> Decimal? {
+        try await pool.read { db in
+            // Exact comparison in Swift: TEXT decimals do not sort numerically in SQL.
+            try String.fetchAll(db, sql: "SELECT equity FROM equity_snapshots").map { try DecimalText.decimal($0, column: "equity_snapshots.equity") }.max()
+        }
+    }
+
     public func closedTrades() async throws -> [(strategyID: Int64, trade: ClosedTrade)] {
         try await pool.read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM trades WHERE status = 'closed' ORDER BY exit_time, id").map { row in

@@ -185,6 +185,8 @@ public protocol LedgerStorage: Sendable {
     /// Every fill in booking order, for rebuilding the ledger after a restart.
     func ledgerFills() async throws -> [LedgerFill]
     func recordEquity(_ snapshot: EquitySnapshot) async throws
+    /// The highest equity ever recorded (the drawdown kill switch measures from it, across restarts).
+    func peakEquity() async throws -> Decimal?
     /// Closed trades by strategy id, oldest exit first.
     func closedTrades() async throws -> [(strategyID: Int64, trade: ClosedTrade)]
 }

@@ -56,6 +56,10 @@ public actor TradingEngine {
             try ledger.apply(stored.fill, side: stored.side, strategyKey: String(stored.strategyID), pair: stored.pair, reason: stored.reason)
         }
         self.ledger = ledger
+        // The kill switch remembers the peak across restarts (and fires now if already below it).
+        risk = RiskManager(settings: configuration.risk, costMargin: configuration.paper.costMargin)
+        if let peak = try await storage.peakEquity() { _ = risk.observe(equity: peak.doubleValue) }
+        if let message = risk.observe(equity: ledger.equity(marks: [:]).doubleValue) { logger.critical("\(message)") }
         for order in try await storage.unfinishedOrders() where order.status == .submitting {
             if order.mode == .paper {
                 try await storage.updateOrder(
@@ -178,6 +182,9 @@ public actor TradingEngine {
 
     /// The ledger as it stands (for status pages, metrics and tests).
     public var currentLedger: PortfolioLedger { ledger }
+
+    /// Why new entries are halted, once the drawdown kill switch has fired.
+    public var haltReason: String? { risk.haltReason }
 
     public func setLotRules(_ rules: LotRules, pair: String) { lots[pair] = rules }
 
