@@ -56,6 +56,9 @@ extension SQLiteStorage: LedgerStorage {
 
     public func recordOrder(_ order: OrderRecord) async throws -> Int64 {
         try await pool.write { db in
+            guard try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM orders WHERE client_order_id = ?", arguments: [order.clientOrderID]) == 0 else {
+                throw StorageError(.duplicate, "an order with client id \(order.clientOrderID) exists already")
+            }
             try db.execute(
                 sql: """
                     INSERT INTO orders (strategy_id, signal_id, client_order_id, exchange_order_id, userref, mode, pair, side,

@@ -5,6 +5,8 @@ public struct StorageError: Error, CustomStringConvertible {
         case unavailable
         /// A stored value cannot be read back as its type (a corrupt or hand-edited row).
         case corruptValue
+        /// The row exists already (an order with this client order id).
+        case duplicate
     }
 
     public var kind: Kind

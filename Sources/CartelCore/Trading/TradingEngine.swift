@@ -302,9 +302,9 @@ public actor TradingEngine {
                 strategyID: strategyID, signalID: signalID, clientOrderID: request.clientOrderID, userref: request.userref,
                 mode: broker.mode, pair: request.pair, side: request.side, quantity: request.quantity, status: .submitting,
                 createdAt: request.time))
-        } catch {
+        } catch let error as StorageError where error.kind == .duplicate {
             // The same client order id exists: this candle was already acted on before a restart.
-            logger.warning("order not placed twice", metadata: ["order": "\(request.clientOrderID)", "error": "\(error)"])
+            logger.warning("order not placed twice", metadata: ["order": "\(request.clientOrderID)"])
             return false
         }
         Counter(label: "trading_orders_total", dimensions: [("side", request.side.rawValue), ("mode", broker.mode.rawValue)], factory: metrics)
