@@ -24,7 +24,9 @@ sandbox=$(mktemp -d /tmp/signalcartel-order.XXXXXX)
 pids=()
 cleanup() {
     local pid
+    # SIGINT makes callgrind write its profile; the fake Kraken stops on SIGTERM.
     for pid in "${pids[@]}"; do kill -INT "$pid" 2>/dev/null || true; done
+    kill -TERM "${pids[0]}" 2>/dev/null || true
     wait 2>/dev/null || true
     rm -rf "$sandbox"
 }
