@@ -15,8 +15,10 @@ public final class SQLiteStorage: Storage {
 
     /// Opens (creating directories and the file when needed) and migrates the database.
     ///
-    /// Migration is serialised across processes with an exclusive `flock` on `PATH.lock`, so
-    /// services started together never race to create the schema.
+    /// Opening (which switches a new file to WAL) and migration are serialised across processes
+    /// with an exclusive `flock` on `PATH.lock`, so services started together never race to
+    /// create the file or the schema: SQLite can refuse a concurrent switch to WAL with
+    /// `SQLITE_BUSY` without waiting for the busy timeout.
     public init(path: String, busyTimeout: TimeInterval = 30) throws {
         self.path = path
         let directory = (path as NSString).deletingLastPathComponent
@@ -24,17 +26,23 @@ public final class SQLiteStorage: Storage {
             if !directory.isEmpty {
                 try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
             }
-            var configuration = Configuration()
-            configuration.busyMode = .timeout(busyTimeout)
-            configuration.prepareDatabase { db in
-                try db.execute(sql: "PRAGMA synchronous = NORMAL")
-            }
-            pool = try DatabasePool(path: path, configuration: configuration)
         } catch {
             throw StorageError(.unavailable, "cannot open SQLite database at \(path): \(error)")
         }
-        try Self.withFileLock(path + ".lock") {
+        pool = try Self.withFileLock(path + ".lock") {
+            let pool: DatabasePool
+            do {
+                var configuration = Configuration()
+                configuration.busyMode = .timeout(busyTimeout)
+                configuration.prepareDatabase { db in
+                    try db.execute(sql: "PRAGMA synchronous = NORMAL")
+                }
+                pool = try DatabasePool(path: path, configuration: configuration)
+            } catch {
+                throw StorageError(.unavailable, "cannot open SQLite database at \(path): \(error)")
+            }
             try SQLiteSchema.migrator.migrate(pool)
+            return pool
         }
     }
 
