@@ -33,6 +33,24 @@ final class MovableClock: Sendable {
             logger: Logger(label: "test"))
     }
 
+    /// A Kraken broker signing with the fake's key, pairs from the fake's AssetPairs.
+    static func krakenBroker(_ mode: TradingMode, fake: FakeKraken, url: String) async throws -> KrakenBroker<ContinuousClock> {
+        let client = try KrakenClient(
+            configuration: KrakenConfiguration(
+                baseURL: url, publicRequestsPerSecond: 1000, timeout: .seconds(5), maxAttempts: 1, breakerThreshold: 5,
+                breakerCoolDown: .seconds(30), retryBase: .milliseconds(10), apiKey: fake.apiKey, apiSecret: fake.secretBase64),
+            clock: ContinuousClock(), logger: Logger(label: "test"))
+        return KrakenBroker(mode: mode, client: client, pairs: KrakenPairDirectory(pairs: try await client.assetPairs()))
+    }
+
+    /// A fresh ledger database seeded with the sma-cross (2/4) instance the tests trade.
+    static func seededStorage(_ dir: TemporaryDirectory, strategies: String = "sma-cross:BTC/USD:60:fast=2,slow=4") async throws -> (String, SQLiteStorage) {
+        let path = dir.file("ledger.sqlite")
+        let storage = try SQLiteStorage(path: path)
+        _ = try await storage.seedStrategies(StrategySpec.parseList(strategies), at: start)
+        return (path, storage)
+    }
+
     static func count(_ path: String, _ sql: String) throws -> Int {
         try DatabaseQueue(path: path).read { db in try Int.fetchOne(db, sql: sql) ?? -1 }
     }
@@ -98,9 +116,7 @@ final class MovableClock: Sendable {
     @Test func aRestartRebuildsTheLedgerAndNeverRepeatsAnOrder() async throws {
         let dir = try TemporaryDirectory(prefix: "engine")
         defer { dir.remove() }
-        let path = dir.file("ledger.sqlite")
-        let storage = try SQLiteStorage(path: path)
-        _ = try await storage.seedStrategies(StrategySpec.parseList("sma-cross:BTC/USD:60:fast=2,slow=4"), at: Self.start)
+        let (path, storage) = try await Self.seededStorage(dir)
         let first = try Self.engine(storage)
         try await first.start()
         for index in 0...6 { try await first.onClosedCandle(Self.candle(index, close: Self.closes[index])) }
@@ -252,17 +268,10 @@ final class MovableClock: Sendable {
     @Test func validateModeSendsSignedAddOrdersWithValidateTrueAndBooksNothing() async throws {
         try await withFakeKraken { fake, url in
             await fake.setDefault("AddOrder", .fixture("kraken_private_AddOrder_validate.json"))
-            let client = try KrakenClient(
-                configuration: KrakenConfiguration(
-                    baseURL: url, publicRequestsPerSecond: 1000, timeout: .seconds(5), maxAttempts: 1, breakerThreshold: 5,
-                    breakerCoolDown: .seconds(30), retryBase: .milliseconds(10), apiKey: fake.apiKey, apiSecret: fake.secretBase64),
-                clock: ContinuousClock(), logger: Logger(label: "test"))
-            let broker = KrakenBroker(mode: .validate, client: client, pairs: KrakenPairDirectory(pairs: try await client.assetPairs()))
+            let broker = try await Self.krakenBroker(.validate, fake: fake, url: url)
             let dir = try TemporaryDirectory(prefix: "engine")
             defer { dir.remove() }
-            let path = dir.file("ledger.sqlite")
-            let storage = try SQLiteStorage(path: path)
-            _ = try await storage.seedStrategies(StrategySpec.parseList("sma-cross:BTC/USD:60:fast=2,slow=4"), at: Self.start)
+            let (path, storage) = try await Self.seededStorage(dir)
             let configuration = try TradingConfiguration(settings: .values(["TRADING_MODE": "validate"]))
             let engine = TradingEngine(storage: storage, broker: broker, configuration: configuration, logger: Logger(label: "test"))
             let strategy = try #require(try await engine.start().first)
@@ -294,17 +303,10 @@ final class MovableClock: Sendable {
     @Test func liveOrdersAreBookedWhenKrakenReportsThemClosed() async throws {
         try await withFakeKraken { fake, url in
             await fake.setDefault("AddOrder", .fixture("kraken_private_AddOrder.json"))
-            let client = try KrakenClient(
-                configuration: KrakenConfiguration(
-                    baseURL: url, publicRequestsPerSecond: 1000, timeout: .seconds(5), maxAttempts: 1, breakerThreshold: 5,
-                    breakerCoolDown: .seconds(30), retryBase: .milliseconds(10), apiKey: fake.apiKey, apiSecret: fake.secretBase64),
-                clock: ContinuousClock(), logger: Logger(label: "test"))
-            let broker = KrakenBroker(mode: .live, client: client, pairs: KrakenPairDirectory(pairs: try await client.assetPairs()))
+            let broker = try await Self.krakenBroker(.live, fake: fake, url: url)
             let dir = try TemporaryDirectory(prefix: "engine")
             defer { dir.remove() }
-            let path = dir.file("ledger.sqlite")
-            let storage = try SQLiteStorage(path: path)
-            _ = try await storage.seedStrategies(StrategySpec.parseList("sma-cross:BTC/USD:60:fast=2,slow=4"), at: Self.start)
+            let (path, storage) = try await Self.seededStorage(dir)
             let engine = TradingEngine(
                 storage: storage, broker: broker, configuration: try TradingConfiguration(settings: .values(["STOP_LOSS_PERCENT": "0"])),
                 logger: Logger(label: "test"))
@@ -338,9 +340,7 @@ final class MovableClock: Sendable {
     @Test func aStopLossOnATickerSellsAndAnUnfinishedPaperOrderIsAbandoned() async throws {
         let dir = try TemporaryDirectory(prefix: "engine")
         defer { dir.remove() }
-        let path = dir.file("ledger.sqlite")
-        let storage = try SQLiteStorage(path: path)
-        _ = try await storage.seedStrategies(StrategySpec.parseList("sma-cross:BTC/USD:60:fast=2,slow=4,stop_loss=10"), at: Self.start)
+        let (path, storage) = try await Self.seededStorage(dir, strategies: "sma-cross:BTC/USD:60:fast=2,slow=4,stop_loss=10")
         let engine = try Self.engine(storage)
         let strategies = try await engine.start()
         for index in 0...6 { try await engine.onClosedCandle(Self.candle(index, close: Self.closes[index])) }

@@ -28,7 +28,7 @@ public struct MarketDataConfiguration: Sendable, Equatable {
     public init(settings: Settings, metricsPortKey: String = "MARKET_DATA_METRICS_PORT", defaultMetricsPort: Int = 9092) throws {
         let pairsText = settings.string("TRADING_PAIRS", default: "BTC/USD,ETH/USD")
         let pairs = pairsText.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces).uppercased() }
-        guard !pairs.isEmpty, pairs.allSatisfy({ $0.split(separator: "/").count == 2 && !$0.hasPrefix("/") && !$0.hasSuffix("/") })
+        guard !pairs.isEmpty, pairs.allSatisfy(Self.isPairName)
         else {
             throw ConfigurationError(key: "TRADING_PAIRS", value: pairsText, expected: "comma-separated BASE/QUOTE pairs such as BTC/USD,ETH/USD")
         }
@@ -47,6 +47,13 @@ public struct MarketDataConfiguration: Sendable, Equatable {
             retentionDays: try settings.int("RETENTION_DAYS", default: 7, in: 1...3650),
             metricsHost: settings.string("METRICS_HOST", default: "127.0.0.1"),
             metricsPort: try settings.port(metricsPortKey, default: defaultMetricsPort))
+    }
+}
+
+extension MarketDataConfiguration {
+    /// Whether `name` reads as a `BASE/QUOTE` pair (`BTC/USD`).
+    static func isPairName(_ name: String) -> Bool {
+        name.split(separator: "/").count == 2 && !name.hasPrefix("/") && !name.hasSuffix("/")
     }
 }
 

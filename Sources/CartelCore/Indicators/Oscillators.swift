@@ -2,6 +2,22 @@
 /// losses are plain means of the first `period` changes (so the first value needs `period + 1`
 /// closes); afterwards `avg = (avg · (period − 1) + x) / period`. RSI = 100 · gain / (gain +
 /// loss), and 0 when both averages are 0 (TA-Lib's convention).
+/// Wilder smoothing `(x · (n − 1) + v) / n`, computed as `x · decay + v · share`: a
+/// multiply-add instead of a division on the path from one candle to the next (same value to
+/// ~1e-15). Used by ``RSI`` and ``ATR``.
+struct WilderSmoothing: Sendable {
+    let decay: Double
+    let share: Double
+
+    init(period: Int) {
+        decay = Double(period - 1) / Double(period)
+        share = 1 / Double(period)
+    }
+
+    @inline(__always)
+    func next(_ average: Double, _ value: Double) -> Double { average * decay + value * share }
+}
+
 public struct RSI: Sendable {
     public let period: Int
     var previous: Double?
@@ -9,15 +25,11 @@ public struct RSI: Sendable {
     var gain = 0.0
     var loss = 0.0
 
-    /// Wilder smoothing `(x · (n − 1) + v) / n` as `x · decay + v · share`: a multiply-add instead
-    /// of a division on the path from one candle to the next (same value to ~1e-15).
-    let decay: Double
-    let share: Double
+    let smoothing: WilderSmoothing
 
     public init(period: Int = 14) {
         self.period = period
-        decay = Double(period - 1) / Double(period)
-        share = 1 / Double(period)
+        smoothing = WilderSmoothing(period: period)
     }
 
     @inline(__always)
@@ -37,8 +49,8 @@ public struct RSI: Sendable {
             gain = (gain + up) / Double(period)
             loss = (loss + down) / Double(period)
         } else {
-            gain = gain * decay + up * share
-            loss = loss * decay + down * share
+            gain = smoothing.next(gain, up)
+            loss = smoothing.next(loss, down)
         }
         let total = gain + loss
         return total == 0 ? 0 : 100 * gain / total

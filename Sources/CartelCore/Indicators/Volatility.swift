@@ -29,20 +29,18 @@ public struct BollingerBands: Sendable {
 
 /// Average true range with Wilder smoothing (TA-Lib `ATR`): true range needs the previous close,
 /// so the first ATR is the mean of the first `period` true ranges (input `period + 1`);
-/// afterwards `atr = (atr · (period − 1) + tr) / period` (computed as a multiply-add, see ``RSI``).
+/// afterwards `atr = (atr · (period − 1) + tr) / period` (computed as a multiply-add, ``WilderSmoothing``).
 public struct ATR: Sendable {
     public let period: Int
     var previousClose: Double?
     var seen = 0
     var total = 0.0
     public private(set) var value: Double?
-    let decay: Double
-    let share: Double
+    let smoothing: WilderSmoothing
 
     public init(period: Int = 14) {
         self.period = period
-        decay = Double(period - 1) / Double(period)
-        share = 1 / Double(period)
+        smoothing = WilderSmoothing(period: period)
     }
 
     public mutating func update(high: Double, low: Double, close: Double) -> Double? {
@@ -50,7 +48,7 @@ public struct ATR: Sendable {
         guard let previousClose else { return nil }
         let trueRange = max(high - low, abs(high - previousClose), abs(low - previousClose))
         if let current = value {
-            let next = current * decay + trueRange * share
+            let next = smoothing.next(current, trueRange)
             value = next
             return next
         }

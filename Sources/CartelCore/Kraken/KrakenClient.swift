@@ -137,7 +137,7 @@ public actor KrakenClient<C: Clock> where C.Duration == Duration {
             let (status, data) = try await transport.send(
                 method: method, url: url, headers: headers, body: body, timeout: configuration.timeout)
             Timer(label: "kraken_request_duration_seconds", dimensions: [("endpoint", endpoint)], factory: metrics)
-                .recordNanoseconds(Self.nanoseconds(started.duration(to: clock.now)))
+                .recordNanoseconds(started.duration(to: clock.now).nanoseconds)
             if status >= 500 || status == 429 {
                 throw KrakenError(.retryLater, "\(endpoint): HTTP \(status) \(KrakenDecoding.snippet(data))")
             }
@@ -222,10 +222,6 @@ public actor KrakenClient<C: Clock> where C.Duration == Duration {
         return lastNonce
     }
 
-    static func nanoseconds(_ duration: Duration) -> Int64 {
-        duration.components.seconds * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000
-    }
-
     static func formEncode(_ fields: [(String, String)]) -> String {
         var allowed = CharacterSet.alphanumerics
         allowed.insert(charactersIn: "-._~")
@@ -233,4 +229,9 @@ public actor KrakenClient<C: Clock> where C.Duration == Duration {
             "\(key)=\(value.addingPercentEncoding(withAllowedCharacters: allowed) ?? value)"
         }.joined(separator: "&")
     }
+}
+
+extension Duration {
+    /// Whole nanoseconds, for swift-metrics timers.
+    var nanoseconds: Int64 { components.seconds * 1_000_000_000 + components.attoseconds / 1_000_000_000 }
 }

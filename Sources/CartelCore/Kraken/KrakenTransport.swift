@@ -35,9 +35,8 @@ public struct AsyncHTTPKrakenTransport: KrakenTransport {
         request.headers.add(name: "User-Agent", value: "SignalCartel/\(SignalCartelVersion.current)")
         for (name, value) in headers { request.headers.add(name: name, value: value) }
         if let body { request.body = .bytes(ByteBuffer(string: body)) }
-        let nanoseconds = timeout.components.seconds * 1_000_000_000 + timeout.components.attoseconds / 1_000_000_000
         do {
-            let response = try await client.execute(request, deadline: .now() + .nanoseconds(nanoseconds))
+            let response = try await client.execute(request, deadline: .now() + .nanoseconds(timeout.nanoseconds))
             let bytes = try await response.body.collect(upTo: maxBodyBytes)
             return (Int(response.status.code), Data(buffer: bytes))
         } catch let error as HTTPClientError where error == .deadlineExceeded || error == .readTimeout

@@ -56,18 +56,19 @@ extension SQLiteStorage: LedgerStorage {
 
     public func recordOrder(_ order: OrderRecord) async throws -> Int64 {
         try await pool.write { db in
-            guard try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM orders WHERE client_order_id = ?", arguments: [order.clientOrderID]) == 0 else {
+            do {
+                try db.execute(
+                    sql: """
+                        INSERT INTO orders (strategy_id, signal_id, client_order_id, exchange_order_id, userref, mode, pair, side,
+                            order_type, quantity, status, error, created_at, updated_at)
+                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'market', ?, ?, ?, ?, ?)
+                        """,
+                    arguments: [order.strategyID, order.signalID, order.clientOrderID, order.exchangeOrderID, order.userref,
+                                order.mode.rawValue, order.pair, order.side.rawValue, DecimalText.string(order.quantity),
+                                order.status.rawValue, order.error, UTCTime.sqlite(order.createdAt), UTCTime.sqlite(order.createdAt)])
+            } catch let error as DatabaseError where error.extendedResultCode == .SQLITE_CONSTRAINT_UNIQUE {
                 throw StorageError(.duplicate, "an order with client id \(order.clientOrderID) exists already")
             }
-            try db.execute(
-                sql: """
-                    INSERT INTO orders (strategy_id, signal_id, client_order_id, exchange_order_id, userref, mode, pair, side,
-                        order_type, quantity, status, error, created_at, updated_at)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'market', ?, ?, ?, ?, ?)
-                    """,
-                arguments: [order.strategyID, order.signalID, order.clientOrderID, order.exchangeOrderID, order.userref,
-                            order.mode.rawValue, order.pair, order.side.rawValue, DecimalText.string(order.quantity),
-                            order.status.rawValue, order.error, UTCTime.sqlite(order.createdAt), UTCTime.sqlite(order.createdAt)])
             return db.lastInsertedRowID
         }
     }
@@ -200,8 +201,10 @@ extension SQLiteStorage: LedgerStorage {
 
     public func peakEquity() async throws -> Decimal? {
         try await pool.read { db in
-            // Exact comparison in Swift: TEXT decimals do not sort numerically in SQL.
-            try String.fetchAll(db, sql: "SELECT equity FROM equity_snapshots").map { try DecimalText.decimal($0, column: "equity_snapshots.equity") }.max()
+            // SQLite narrows it down as REAL (one row per candle adds up); the exact maximum of
+            // the few top candidates is taken in Decimal.
+            try String.fetchAll(db, sql: "SELECT equity FROM equity_snapshots ORDER BY CAST(equity AS REAL) DESC LIMIT 16")
+                .map { try DecimalText.decimal($0, column: "equity_snapshots.equity") }.max()
         }
     }
 

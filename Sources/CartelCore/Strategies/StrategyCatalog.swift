@@ -21,6 +21,13 @@ public enum StrategyCatalog {
         parameters.filter { !ExitRules.parameterNames.contains($0.key) }
     }
 
+    /// The strategy named `kind`, built from the strategy's own entries in `parameters` (exit
+    /// settings are ignored here: see ``ExitRules/overridden(by:strategy:)``).
+    public static func make(kind: String, parameters: [String: Double]) throws -> any Strategy {
+        func make<S: Strategy>(_ type: S.Type) throws -> any Strategy { try type.make(ownParameters(parameters)) }
+        return try make(type(named: kind))
+    }
+
     /// Checks parameters (a strategy's own and its exit settings) without building anything.
     public static func validate(_ type: any Strategy.Type, parameters: [String: Double]) throws {
         _ = try ExitRules().overridden(by: parameters, strategy: type.kind)
@@ -50,12 +57,10 @@ extension Backtester {
     public static func run(
         kind: String, parameters: [String: Double], candles: [StrategyCandle], configuration: BacktestConfiguration
     ) throws -> BacktestResult {
-        let type = try StrategyCatalog.type(named: kind)
+        let strategy = try StrategyCatalog.make(kind: kind, parameters: parameters)
         var configuration = configuration
         configuration.exits = try configuration.exits.overridden(by: parameters, strategy: kind)
-        func start<S: Strategy>(_ type: S.Type) throws -> BacktestResult {
-            run(try type.make(StrategyCatalog.ownParameters(parameters)), candles: candles, configuration: configuration)
-        }
-        return try start(type)
+        func start<S: Strategy>(_ strategy: S) -> BacktestResult { run(strategy, candles: candles, configuration: configuration) }
+        return start(strategy)
     }
 }

@@ -18,16 +18,15 @@ public struct KrakenBroker<C: Clock>: Broker where C.Duration == Duration {
 
     /// The pair's lot rules as Kraken states them.
     public func lotRules(for pair: String) throws -> LotRules {
-        let info = try pairs.resolve(pair).pair
-        return LotRules(quantityDecimals: info.lotDecimals, priceDecimals: info.pairDecimals, minimumQuantity: info.ordermin ?? 0)
+        LotRules(try pairs.resolve(pair).pair)
     }
 
     public func execute(_ order: OrderRequest, lot: LotRules) async throws -> BrokerOutcome {
         let key: String
         let rules: LotRules
         do {
-            key = try pairs.resolve(order.pair).key
-            rules = try lotRules(for: order.pair)
+            let resolved = try pairs.resolve(order.pair)
+            (key, rules) = (resolved.key, LotRules(resolved.pair))
         } catch {
             return .rejected("\(error)")
         }

@@ -55,7 +55,7 @@ public struct StrategySpec: Sendable, Equatable {
             let kind = parts[0]
             let type = try StrategyCatalog.type(named: kind)
             let pair = parts[1].uppercased()
-            guard pair.split(separator: "/").count == 2, !pair.hasPrefix("/"), !pair.hasSuffix("/") else {
+            guard MarketDataConfiguration.isPairName(pair) else {
                 throw StrategyParameter.Invalid(strategy: kind, message: "'\(parts[1])' is not a BASE/QUOTE pair")
             }
             guard let minutes = Int(parts[2]), MarketDataConfiguration.krakenIntervals.contains(minutes) else {

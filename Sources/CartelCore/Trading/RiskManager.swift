@@ -158,7 +158,7 @@ public struct RiskManager: Sendable {
     private mutating func halt(equity: Double) -> String? {
         let drawdown = (peakEquity - equity) / peakEquity * 100
         guard drawdown >= settings.maxDrawdownPercent else { return nil }
-        let reason = "drawdown kill switch: equity \(Self.format(equity)) is \(Self.format(drawdown))% below its peak \(Self.format(peakEquity)) (MAX_DRAWDOWN_PERCENT=\(Self.format(settings.maxDrawdownPercent))); no new entries"
+        let reason = "drawdown kill switch: equity \(NumberText.hundredths(equity)) is \(NumberText.hundredths(drawdown))% below its peak \(NumberText.hundredths(peakEquity)) (MAX_DRAWDOWN_PERCENT=\(NumberText.hundredths(settings.maxDrawdownPercent))); no new entries"
         haltReason = reason
         return reason
     }
@@ -216,5 +216,4 @@ public struct RiskManager: Sendable {
         return ExitLevels(stopLoss: level(rules.stopLoss, below: true), takeProfit: level(rules.takeProfit, below: false))
     }
 
-    static func format(_ value: Double) -> String { NumberText.hundredths(value) }
 }

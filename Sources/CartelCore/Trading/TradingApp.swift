@@ -78,11 +78,7 @@ public enum TradingApp {
         let engine = TradingEngine(storage: storage, broker: broker, configuration: config.trading, logger: logger, metrics: instruments.metrics)
         if let pairs {
             for spec in config.strategies {
-                if let info = try? pairs.resolve(spec.pair).pair {
-                    await engine.setLotRules(
-                        LotRules(quantityDecimals: info.lotDecimals, priceDecimals: info.pairDecimals, minimumQuantity: info.ordermin ?? 0),
-                        pair: spec.pair)
-                }
+                if let info = try? pairs.resolve(spec.pair).pair { await engine.setLotRules(LotRules(info), pair: spec.pair) }
             }
         }
         services.append(TradingEngineService(

@@ -86,19 +86,11 @@ public actor TradingEngine {
                 continue
             }
             do {
-                let type = try StrategyCatalog.type(named: record.kind)
-                try StrategyCatalog.validate(type, parameters: record.parameters)
-                func make<S: Strategy>(_ type: S.Type) throws -> any Strategy {
-                    try type.make(StrategyCatalog.ownParameters(record.parameters))
-                }
-                var strategy = try make(type)
+                var strategy = try StrategyCatalog.make(kind: record.kind, parameters: record.parameters)
                 let exits = try configuration.exits.overridden(by: record.parameters, strategy: record.kind)
-                let holds = ledger.positions[String(record.id)] != nil
-                strategy.setPosition(open: holds)
+                strategy.setPosition(open: ledger.positions[String(record.id)] != nil)
                 var instance = Instance(record: record, strategy: strategy, exits: exits, atr: exits.usesATR ? ATR(period: exits.atrPeriod) : nil)
-                if let position = ledger.positions[String(record.id)] {
-                    instance.levels = RiskManager.exitLevels(entry: position.averagePrice, rules: exits, atr: nil, lot: lot(record.pair))
-                }
+                instance.levels = exitLevels(for: instance)
                 running[record.id] = instance
             } catch {
                 logger.error("strategy not started", metadata: ["strategy": "\(record.name)", "error": "\(error)"])
@@ -112,16 +104,14 @@ public actor TradingEngine {
     /// `time` (history: nothing trades). Called before live candles are processed, so strategies
     /// added or changed while running start warm too.
     public func warmUpFresh(from storage: any Storage, before time: Date) async throws {
-        let fresh = instances.values.filter(\.fresh).map(\.record)
-        guard !fresh.isEmpty else { return }
-        for key in Set(fresh.map { "\($0.pair)|\($0.intervalMinutes)" }).sorted() {
-            let parts = key.split(separator: "|")
-            let pair = String(parts[0]), minutes = Int(parts[1])!
-            let history = try await storage.candles(pair: pair, intervalMinutes: minutes, after: nil)
-                .filter { $0.openTime.addingTimeInterval(Double(minutes * 60)) <= time }
-            let ids = Set(fresh.filter { $0.pair == pair && $0.intervalMinutes == minutes }.map(\.id))
-            warmUp(history, only: ids)
-            logger.info("strategies warmed up", metadata: ["pair": "\(pair)", "interval": "\(minutes)", "candles": "\(history.count)"])
+        let fresh = Dictionary(grouping: instances.values.filter(\.fresh).map(\.record)) {
+            StrategyKey(pair: $0.pair, interval: $0.intervalMinutes)
+        }
+        for (key, records) in fresh {
+            let history = try await storage.candles(pair: key.pair, intervalMinutes: key.interval, after: nil)
+                .filter { $0.openTime.addingTimeInterval(Double(key.interval * 60)) <= time }
+            warmUp(history, only: Set(records.map(\.id)))
+            logger.info("strategies warmed up", metadata: ["pair": "\(key.pair)", "interval": "\(key.interval)", "candles": "\(history.count)"])
         }
         for id in instances.keys where instances[id]!.fresh { instances[id]!.fresh = false }
     }
@@ -197,32 +187,15 @@ public actor TradingEngine {
         for order in open {
             switch updates[order.exchangeOrderID!] {
             case .filled(let fill):
-                let key = String(order.strategyID)
-                var next = ledger
-                let trade: ClosedTrade?
-                do {
-                    trade = try next.apply(fill, side: order.side, strategyKey: key, pair: order.pair, reason: "reconciled")
-                } catch {
-                    // Kraken executed something the ledger cannot hold (it should never happen):
-                    // say so loudly and keep the order visible rather than booking a wrong ledger.
-                    try await storage.updateOrder(
-                        id: order.id, status: .rejected, exchangeOrderID: nil, error: "exchange fill not booked: \(error)", at: now)
-                    logger.critical("exchange fill not booked", metadata: ["order": "\(order.clientOrderID)", "error": "\(error)"])
-                    continue
-                }
-                try await storage.recordFill(
-                    LedgerFill(orderID: order.id, strategyID: order.strategyID, pair: order.pair, side: order.side, fill: fill, reason: "reconciled"),
-                    position: next.positions[key], closedTrade: trade, orderFilled: true)
-                ledger = next
-                if instances[order.strategyID] != nil {
-                    instances[order.strategyID]!.strategy.setPosition(open: ledger.positions[key] != nil)
-                    if let position = ledger.positions[key] {
-                        instances[order.strategyID]!.levels = RiskManager.exitLevels(
-                            entry: position.averagePrice, rules: instances[order.strategyID]!.exits,
-                            atr: instances[order.strategyID]!.latestATR, lot: lot(order.pair))
-                    } else {
-                        instances[order.strategyID]!.levels = ExitLevels()
-                    }
+                // Kraken executed something the ledger cannot hold (it should never happen): say
+                // so loudly and keep the order visible rather than booking a wrong ledger.
+                guard try await book(fill, orderID: order.id, clientOrderID: order.clientOrderID, strategyID: order.strategyID,
+                                     pair: order.pair, side: order.side, reason: "reconciled", at: now, critical: true)
+                else { continue }
+                if var instance = instances[order.strategyID] {
+                    instance.strategy.setPosition(open: ledger.positions[String(order.strategyID)] != nil)
+                    instance.levels = exitLevels(for: instance)
+                    instances[order.strategyID] = instance
                 }
                 logger.info("exchange fill booked", metadata: ["order": "\(order.clientOrderID)", "quantity": "\(fill.quantity)", "price": "\(fill.price)"])
             case .ended(let reason):
@@ -267,10 +240,7 @@ public actor TradingEngine {
             instances[id]!.strategy.setPosition(open: false)
             return
         }
-        if let position = ledger.positions[String(id)] {
-            instances[id]!.levels = RiskManager.exitLevels(
-                entry: position.averagePrice, rules: instances[id]!.exits, atr: instances[id]!.latestATR, lot: lot(record.pair))
-        }
+        instances[id]!.levels = exitLevels(for: instances[id]!)
     }
 
     func exit(_ id: Int64, signal: StrategySignal, candle: Candle) async throws {
@@ -319,20 +289,9 @@ public actor TradingEngine {
         }
         switch outcome {
         case .filled(let fill):
-            var next = ledger
-            let trade: ClosedTrade?
-            do {
-                trade = try next.apply(fill, side: request.side, strategyKey: request.strategyKey, pair: request.pair, reason: reason)
-            } catch {
-                try await storage.updateOrder(id: orderID, status: .rejected, exchangeOrderID: nil, error: "\(error)", at: request.time)
-                logger.error("fill refused by the ledger", metadata: ["order": "\(request.clientOrderID)", "error": "\(error)"])
-                return false
-            }
-            try await storage.recordFill(
-                LedgerFill(orderID: orderID, strategyID: strategyID, pair: request.pair, side: request.side, fill: fill, reason: reason),
-                position: next.positions[request.strategyKey], closedTrade: trade, orderFilled: true)
-            ledger = next
-            Counter(label: "trading_fills_total", dimensions: [("side", request.side.rawValue)], factory: metrics).increment()
+            guard try await book(fill, orderID: orderID, clientOrderID: request.clientOrderID, strategyID: strategyID, pair: request.pair,
+                                 side: request.side, reason: reason, at: request.time, critical: false)
+            else { return false }
             logger.info(
                 "order filled",
                 metadata: ["order": "\(request.clientOrderID)", "side": "\(request.side.rawValue)", "quantity": "\(fill.quantity)",
@@ -350,6 +309,37 @@ public actor TradingEngine {
             logger.error("order rejected", metadata: ["order": "\(request.clientOrderID)", "reason": "\(reason)"])
             return false
         }
+    }
+
+    /// Books a fill: through a copy of the ledger first (which refuses what a spot account cannot
+    /// do), then storage in one transaction, then the ledger itself. False when refused (the order
+    /// is marked rejected with the reason).
+    func book(
+        _ fill: Fill, orderID: Int64, clientOrderID: String, strategyID: Int64, pair: String, side: OrderSide, reason: String,
+        at time: Date, critical: Bool
+    ) async throws -> Bool {
+        let key = String(strategyID)
+        var next = ledger
+        let trade: ClosedTrade?
+        do {
+            trade = try next.apply(fill, side: side, strategyKey: key, pair: pair, reason: reason)
+        } catch {
+            try await storage.updateOrder(id: orderID, status: .rejected, exchangeOrderID: nil, error: "fill not booked: \(error)", at: time)
+            logger.log(level: critical ? .critical : .error, "fill refused by the ledger", metadata: ["order": "\(clientOrderID)", "error": "\(error)"])
+            return false
+        }
+        try await storage.recordFill(
+            LedgerFill(orderID: orderID, strategyID: strategyID, pair: pair, side: side, fill: fill, reason: reason),
+            position: next.positions[key], closedTrade: trade, orderFilled: true)
+        ledger = next
+        Counter(label: "trading_fills_total", dimensions: [("side", side.rawValue)], factory: metrics).increment()
+        return true
+    }
+
+    /// Stop-loss and take-profit of the instance's open position (none when flat).
+    func exitLevels(for instance: Instance) -> ExitLevels {
+        guard let position = ledger.positions[String(instance.record.id)] else { return ExitLevels() }
+        return RiskManager.exitLevels(entry: position.averagePrice, rules: instance.exits, atr: instance.latestATR, lot: lot(instance.record.pair))
     }
 
     func recordEquity(at time: Date) async throws {

@@ -81,13 +81,13 @@ public struct TradingEngineService: Service {
                 try await process(candle)
             }
         case .storage(let poll):
-            var seen: [String: Date] = [:]
+            var seen: [TradingEngine.StrategyKey: Date] = [:]
             while !Task.isCancelled, !Task.isShuttingDownGracefully {
-                for key in try await engine.strategyKeys() {
+                for key in await engine.strategyKeys() {
                     let current = now()
                     let length = Double(key.interval * 60)
                     let candles = try await storage.candles(
-                        pair: key.pair, intervalMinutes: key.interval, after: seen[key.id] ?? started.addingTimeInterval(-length))
+                        pair: key.pair, intervalMinutes: key.interval, after: seen[key] ?? started.addingTimeInterval(-length))
                     for candle in candles where candle.openTime.addingTimeInterval(length) <= current {
                         // Only candles that closed while the engine runs, and recently (not a
                         // backfill of old ones after an outage), trade; the rest are history.
@@ -98,7 +98,7 @@ public struct TradingEngineService: Service {
                             try await engine.warmUpFresh(from: storage, before: candle.openTime)
                             await engine.warmUp([candle])
                         }
-                        seen[key.id] = candle.openTime
+                        seen[key] = candle.openTime
                     }
                 }
                 health?.recordSuccess(at: now())
@@ -117,9 +117,7 @@ public struct TradingEngineService: Service {
             // A storage failure loses this candle's decisions, not the engine: logged, next candle goes on.
             logger.error("candle not processed", metadata: ["pair": "\(candle.pair)", "interval": "\(candle.intervalMinutes)", "error": "\(error)"])
         }
-        let elapsed = begin.duration(to: clock.now).components
-        Timer(label: "trading_candle_latency_seconds", factory: metrics)
-            .recordNanoseconds(elapsed.seconds * 1_000_000_000 + elapsed.attoseconds / 1_000_000_000)
+        Timer(label: "trading_candle_latency_seconds", factory: metrics).recordNanoseconds(begin.duration(to: clock.now).nanoseconds)
     }
 
     func watchTickers() async throws {
@@ -172,7 +170,6 @@ extension TradingEngine {
     public struct StrategyKey: Sendable, Hashable {
         public var pair: String
         public var interval: Int
-        var id: String { "\(pair)|\(interval)" }
     }
 
     /// The pairs and intervals the running strategies trade.

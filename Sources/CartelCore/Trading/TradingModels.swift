@@ -25,6 +25,11 @@ public struct LotRules: Sendable, Equatable {
         self.minimumQuantity = minimumQuantity
     }
 
+    /// The rules Kraken states for a pair (`lot_decimals`, `pair_decimals`, `ordermin`).
+    public init(_ pair: KrakenAssetPair) {
+        self.init(quantityDecimals: pair.lotDecimals, priceDecimals: pair.pairDecimals, minimumQuantity: pair.ordermin ?? 0)
+    }
+
     /// When the pair's rules are unknown (a CSV backtest): eight decimals, no minimum.
     public static let generic = LotRules()
 
