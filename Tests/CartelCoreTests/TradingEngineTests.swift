@@ -167,7 +167,11 @@ final class MovableClock: Sendable {
         #expect(try Self.count(path, "SELECT COUNT(*) FROM trades WHERE status = 'closed'") == 1)
         #expect(await engine.currentLedger.positions.isEmpty)
 
-        // A row changed in the table while running is picked up: disabling stops the strategy.
+        // Rows changed in the table while running are picked up: new parameters, then disabling.
+        try await DatabaseQueue(path: path).write { db in
+            try db.execute(sql: #"UPDATE strategies SET parameters = '{"fast":3,"slow":5}', updated_at = '2030-01-01 00:00:00.000'"#)
+        }
+        #expect(await Processes.eventually(10) { await engine.runningStrategies().first?.parameters == ["fast": 3, "slow": 5] })
         try await DatabaseQueue(path: path).write { db in try db.execute(sql: "UPDATE strategies SET enabled = 0") }
         #expect(await Processes.eventually(10) { await engine.runningStrategies().isEmpty })
     }
@@ -215,10 +219,11 @@ final class MovableClock: Sendable {
         let dir = try TemporaryDirectory(prefix: "engine-e2e")
         defer { dir.remove() }
         let path = dir.file("e2e.sqlite")
+        let metricsPort = try ListeningSocket.freePort()
         let environment = [
             "PATH": "/usr/bin:/bin", "DATABASE_URL": "sqlite:\(path)", "KRAKEN_API_URL": url, "KRAKEN_PUBLIC_RPS": "20",
             "MARKET_DATA_MODE": "embedded", "TRADING_PAIRS": "BTC/USD", "CANDLE_INTERVALS": "1", "TICKER_POLL_SECONDS": "1",
-            "HEARTBEAT_SECONDS": "1", "TRADING_METRICS_PORT": "\(try ListeningSocket.freePort())",
+            "HEARTBEAT_SECONDS": "1", "TRADING_METRICS_PORT": "\(metricsPort)",
             "STRATEGIES": "sma-cross:BTC/USD:1:fast=2,slow=4", "STOP_LOSS_PERCENT": "0", "TAKE_PROFIT_PERCENT": "0",
         ]
         let engine = try ChildProcess(
@@ -244,6 +249,57 @@ final class MovableClock: Sendable {
         #expect(log.contains("order filled"))
         let addOrders = await fake.requests().filter { $0.endpoint == "AddOrder" }.count
         #expect(addOrders == 0)
+        let metrics = try await HTTP.get("http://127.0.0.1:\(metricsPort)/metrics")
+        for name in ["trading_signals_total", "trading_orders_total", "trading_fills_total", "trading_equity", "trading_open_positions",
+                     "trading_candle_latency_seconds"] {
+            #expect(metrics.body.contains(name), "\(name) missing from /metrics")
+        }
+    }
+
+    @Test func theKrakenBrokerCutsVolumesToTheLotAndRefusesThemBelowTheMinimum() async throws {
+        try await withFakeKraken { fake, url in
+            await fake.setDefault("AddOrder", .fixture("kraken_private_AddOrder_validate.json"))
+            let broker = try await Self.krakenBroker(.validate, fake: fake, url: url)
+            func order(_ quantity: String) -> OrderRequest {
+                OrderRequest(clientOrderID: "sc-lot-\(quantity)", strategyKey: "1", userref: 1, pair: "BTC/USD", side: .buy,
+                             quantity: Decimal(string: quantity)!, referencePrice: 30_000, time: Self.start)
+            }
+            let checked = try await broker.execute(order("0.123456789"), lot: .generic)
+            guard case .validated = checked else {
+                Issue.record("expected a validated order, got \(checked)")
+                return
+            }
+            let tiny = try await broker.execute(order("0.00005"), lot: .generic)
+            #expect(tiny == .rejected("volume 0.00005 is below BTC/USD's minimum order 0.0001"))
+            let sent = await fake.requests().filter { $0.endpoint == "AddOrder" }
+            #expect(sent.count == 1)
+            #expect(sent.first?.body.contains("volume=0.12345678&") == true)
+        }
+    }
+
+    /// The running service checks stop-loss on the tickers the collector stores.
+    @Test func theServiceSellsWhenAStoredTickerReachesTheStopLoss() async throws {
+        let dir = try TemporaryDirectory(prefix: "engine")
+        defer { dir.remove() }
+        let (path, storage) = try await Self.seededStorage(dir, strategies: "sma-cross:BTC/USD:60:fast=2,slow=4,stop_loss=10")
+        try await storage.upsertCandles((0...6).map { Self.candle($0, close: Self.closes[$0]) })
+        let clock = MovableClock(Self.start.addingTimeInterval(6 * 3600))
+        let engine = try Self.engine(storage)
+        let service = TradingEngineService(
+            engine: engine, storage: storage, seed: [], source: .storage(poll: .milliseconds(20)), tickerPoll: .milliseconds(20),
+            reloadEvery: .milliseconds(100), now: { clock.now }, logger: Logger(label: "test"))
+        let running = Task { try await service.run() }
+        defer { running.cancel() }
+        #expect(await Processes.eventually(10) { await engine.runningStrategies().count == 1 })
+        clock.set(Self.start.addingTimeInterval(7 * 3600))  // candle 6 closes: the entry
+        #expect(await Processes.eventually(10) { await engine.currentLedger.positions.count == 1 })
+        let entry = try #require(await engine.currentLedger.positions.values.first).averagePrice
+        let low = entry * Decimal(string: "0.85")!
+        try await storage.recordTicker(TickerSnapshot(
+            pair: "BTC/USD", time: Self.start.addingTimeInterval(7 * 3600 + 60), bid: low, ask: low, last: low, volume24h: 1, vwap24h: low,
+            low24h: low, high24h: entry, openToday: entry, tradeCount24h: 1))
+        #expect(await Processes.eventually(10) { await engine.currentLedger.positions.isEmpty })
+        #expect(try Self.count(path, "SELECT COUNT(*) FROM trades WHERE status = 'closed' AND exit_reason = 'stop-loss'") == 1)
     }
 
     @Test func theEngineRefusesToStartWithoutWhatLiveTradingNeeds() async throws {

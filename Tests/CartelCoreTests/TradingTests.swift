@@ -324,6 +324,23 @@ private let t0 = Date(timeIntervalSince1970: 1_735_689_600)
         #expect(text.stdout.contains("backtest sma-cross on CSV 60m: 15 candles, 1 closed trades"))
         #expect(text.stdout.contains("trades 1  wins 0  losses 1"))
 
+        // From the database instead of a file, limited by --from/--to.
+        let storage = try SQLiteStorage(path: dir.file("db.sqlite"))
+        try await storage.upsertCandles(Self.closes.enumerated().map { index, close in
+            let open = index == 0 ? close : Self.closes[index - 1]
+            return Candle(
+                pair: "BTC/USD", intervalMinutes: 60, openTime: Date(timeIntervalSince1970: Double(1_735_689_600 + index * 3600)),
+                open: Decimal(open), high: Decimal(max(open, close) + 1), low: Decimal(min(open, close) - 1), close: Decimal(close),
+                vwap: Decimal(close), volume: 5, tradeCount: 1)
+        })
+        let stored = try await ProcessRunner.run(
+            BuildProducts.path("trading-engine"),
+            ["backtest", "--pair", "BTC/USD", "--interval", "60", "--from", "2025-01-01T02:00:00Z", "--to", "1735740000",
+             "--strategy", "sma-cross", "--param", "fast=2,slow=4"],
+            environment: environment.merging(["DATABASE_URL": "sqlite:\(dir.file("db.sqlite"))"]) { $1 })
+        #expect(stored.status == 0, "\(stored.stderr)")
+        #expect(stored.stdout.contains("backtest sma-cross on BTC/USD 60m: 13 candles, 1 closed trades"), "\(stored.stdout)")
+
         for (arguments, message) in [
             (["--csv", dir.file("h.csv"), "--strategy", "sma-cross", "--param", "fast=40"], "fast (40.0) must be below slow (30.0)"),
             (["--csv", dir.file("h.csv"), "--strategy", "nope"], "unknown strategy"),
