@@ -124,7 +124,7 @@ import Testing
     }
 }
 
-/// Every Kraken answer in the shared fixtures decodes as it is, with the decoder its endpoint uses.
+/// Every Kraken answer in the fixtures decodes as it is, with the decoder its endpoint uses.
 @Suite struct KrakenFixtureCoverageTests {
     static func decode(_ name: String) throws -> Int {
         let data = try Fixtures.data("kraken/\(name)")

@@ -7,13 +7,13 @@ import NIOCore
 
 /// A fake Kraken REST server on a free loopback port (Hummingbird), for tests and soak runs.
 ///
-/// It answers from the shared fixtures, serves scripted candle series for `OHLC` (honouring
+/// It answers from the fixtures in `Tests/Fixtures`, serves scripted candle series for `OHLC` (honouring
 /// `since` and `last` like Kraken), can be told to answer the next calls of an endpoint with
 /// any failure (error samples, HTTP 5xx with HTML, truncated JSON, slow answers), and verifies
 /// the `API-Sign` of every private request the way Kraken does.
 public final class FakeKraken: Sendable {
     public enum Answer: Sendable {
-        /// A fixture file from `shared/fixtures/kraken`.
+        /// A fixture file from `Tests/Fixtures/kraken`.
         case fixture(String)
         case json(String)
         /// An HTTP status with a body (e.g. 502 and an HTML page).

@@ -1,11 +1,11 @@
 import Foundation
 
-/// The real API answers in `../shared/fixtures` beside the repository (or `SIGNALCARTEL_FIXTURES`).
+/// The real API answers in `Tests/Fixtures` (copied from Kraken's and Telegram's published
+/// examples; see its README). `SIGNALCARTEL_FIXTURES` points elsewhere when set.
 public enum Fixtures {
     public static var directory: String {
         if let dir = ProcessInfo.processInfo.environment["SIGNALCARTEL_FIXTURES"], !dir.isEmpty { return dir }
-        return URL(fileURLWithPath: BuildProducts.repositoryRoot)
-            .deletingLastPathComponent().appendingPathComponent("shared/fixtures").path
+        return URL(fileURLWithPath: BuildProducts.repositoryRoot).appendingPathComponent("Tests/Fixtures").path
     }
 
     public static func data(_ relative: String) throws -> Data {
