@@ -14,12 +14,12 @@ import Testing
 
     func service(
         _ storage: any Storage, budgetMB: Int = 1024, probe: UInt64 = 10 << 20
-    ) -> HeartbeatService<ContinuousClock> {
+    ) -> HeartbeatService<SystemTime> {
         HeartbeatService(
             service: .marketData, storage: OpenStorage(storage),
             identity: ProcessIdentity(pid: 321, host: "h", version: "v", startedAt: Date()),
             intervalSeconds: 1, memoryBudgetMB: budgetMB, memoryProbe: FixedProbe(bytes: probe),
-            clock: ContinuousClock(), logger: Logger(label: "test"))
+            clock: SystemTime(), logger: Logger(label: "test"))
     }
 
     @Test func beatsRunningAtStartAndStoppedOnGracefulShutdown() async throws {

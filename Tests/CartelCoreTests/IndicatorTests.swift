@@ -40,9 +40,9 @@ import Testing
         }
     }
 
-    @Test func rsiOfAFlatSeriesIsZeroAndOfARisingOneIsHundred() {
+    @Test func rsiOfAFlatSeriesIsNeutralAndOfARisingOneIsHundred() {
         var flat = RSI(period: 3)
-        #expect([5.0, 5, 5, 5].map { flat.update($0) }.last == 0)
+        #expect([5.0, 5, 5, 5].map { flat.update($0) }.last == 50)
         var rising = RSI(period: 3)
         #expect([1.0, 2, 3, 4].map { rising.update($0) }.last == 100)
     }

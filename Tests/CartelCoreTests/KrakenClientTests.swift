@@ -10,13 +10,13 @@ import Testing
     func client(
         _ url: String, fake: FakeKraken? = nil, attempts: Int = 3, timeout: Duration = .seconds(5),
         breaker: Int = 5, coolDown: Duration = .seconds(30), metrics: any MetricsFactory = PrometheusMetricsFactory(registry: .init())
-    ) throws -> KrakenClient<ContinuousClock> {
+    ) throws -> KrakenClient<SystemTime> {
         try KrakenClient(
             configuration: KrakenConfiguration(
                 baseURL: url, publicRequestsPerSecond: 1000, timeout: timeout, maxAttempts: attempts,
                 breakerThreshold: breaker, breakerCoolDown: coolDown, retryBase: .milliseconds(10),
                 apiKey: fake?.apiKey, apiSecret: fake?.secretBase64),
-            clock: ContinuousClock(), logger: Logger(label: "test"), metrics: metrics)
+            clock: SystemTime(), logger: Logger(label: "test"), metrics: metrics)
     }
 
     @Test func publicEndpointsDecodeKrakensAnswers() async throws {
@@ -88,18 +88,34 @@ import Testing
         let storage = try SQLiteStorage(path: dir.file("db.sqlite"))
         // A previous run (or a clock that later stepped back) used a nonce far in the future.
         let future: UInt64 = UInt64(Date().timeIntervalSince1970 * 1_000_000) + 3_600_000_000
-        try await storage.saveNonce(future)
+        #expect(try await storage.reserveNonce(atLeast: future) == future)
         try await withFakeKraken { fake, url in
             let kraken = try KrakenClient(
                 configuration: KrakenConfiguration(
                     baseURL: url, apiKey: fake.apiKey, apiSecret: fake.secretBase64),
-                clock: ContinuousClock(), logger: Logger(label: "test"),
+                clock: SystemTime(), logger: Logger(label: "test"),
                 metrics: PrometheusMetricsFactory(registry: .init()), nonceStore: storage)
             _ = try await kraken.balance()
             let sent = try #require(UInt64(await fake.requests().last?.query["nonce"] ?? ""))
             #expect(sent > future)
-            #expect(try await storage.loadNonce() == sent)
+            #expect(try await storage.lastNonce() == sent)
         }
+    }
+
+    /// Two processes signing with one key on one database draw from one counter: every nonce
+    /// handed out is new, whichever process asks and however their clocks read.
+    @Test func twoClientsOnOneDatabaseNeverShareANonce() async throws {
+        let dir = try TemporaryDirectory(prefix: "nonce-shared")
+        defer { dir.remove() }
+        let path = dir.file("db.sqlite")
+        let first = try SQLiteStorage(path: path), second = try SQLiteStorage(path: path)
+        let floor = UInt64(Date().timeIntervalSince1970 * 1_000_000)
+        async let a = (0..<200).asyncMap { _ in try await first.reserveNonce(atLeast: floor) }
+        async let b = (0..<200).asyncMap { _ in try await second.reserveNonce(atLeast: floor) }
+        let all = try await a + b
+        #expect(Set(all).count == 400)
+        #expect(all.allSatisfy { $0 >= floor })
+        #expect(try await first.lastNonce() == all.max())
     }
 
     @Test func privateCallsWithoutCredentialsAreAConfigurationError() async throws {
@@ -186,5 +202,13 @@ import Testing
             #expect(!config.description.contains(fake.apiKey))
             #expect(config.description.contains("credentials: set"))
         }
+    }
+}
+
+extension Sequence {
+    func asyncMap<T>(_ transform: (Element) async throws -> T) async rethrows -> [T] {
+        var result: [T] = []
+        for element in self { result.append(try await transform(element)) }
+        return result
     }
 }

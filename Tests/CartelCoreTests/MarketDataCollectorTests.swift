@@ -35,12 +35,12 @@ import Testing
             configuration: KrakenConfiguration(
                 baseURL: url, publicRequestsPerSecond: 100, timeout: timeout, maxAttempts: 1, breakerThreshold: 3,
                 breakerCoolDown: .seconds(1), retryBase: .milliseconds(10)),
-            clock: ContinuousClock(), logger: Logger(label: "test"),
+            clock: SystemTime(), logger: Logger(label: "test"),
             metrics: PrometheusMetricsFactory(registry: .init()))
         let collector = MarketDataCollector(
             configuration: MarketDataConfiguration(pairs: pairs, intervals: [1], tickerPollSeconds: 1),
             client: kraken, storage: storage, sink: CandleSink(storage: storage, feed: feed), health: CollectorHealth(),
-            clock: ContinuousClock(), logger: Logger(label: "test"), random: { 0.5 })
+            clock: SystemTime(), logger: Logger(label: "test"), random: { 0.5 })
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await collector.run() }
             group.addTask {
@@ -73,6 +73,9 @@ import Testing
             let candles = try await stored(storage)
             #expect(candles.map { Int($0.openTime.timeIntervalSince1970) } == times)
             #expect(candles.last?.close == Decimal(string: "30000.11"))
+            // Final: every candle with a later one; Kraken's last, unfinished candle is not.
+            let final = try await storage.closedCandles(pair: "BTC/USD", intervalMinutes: 1, after: nil)
+            #expect(final.map { Int($0.openTime.timeIntervalSince1970) } == Array(times.dropLast()))
             #expect(try await storage.latestTicker(pair: "BTC/USD")?.last == Decimal(string: "30303.2"))
             let status = try await storage.collectionStatus()
             #expect(status.first?.pair == "BTC/USD")

@@ -89,7 +89,7 @@ import Testing
         let sink = CandleSink(storage: try SQLiteStorage(path: dir.file("db.sqlite")), feed: CandleFeed(), metrics: metrics)
         let candle = Candle(pair: "BTC/USD", intervalMinutes: 1, openTime: Date(timeIntervalSince1970: 60), open: 1,
                             high: 1, low: 1, close: 1, vwap: 1, volume: 1, tradeCount: 1)
-        try await sink.ingest([candle], closedBefore: Date(timeIntervalSince1970: 120))
+        try await sink.ingest([candle], closedBefore: Date(timeIntervalSince1970: 120), now: Date(timeIntervalSince1970: 125))
         try await app.test(.router) { client in
             try await client.execute(uri: "/health", method: .get) { #expect($0.status == .serviceUnavailable) }
             health.recordSuccess(at: Date())

@@ -8,6 +8,8 @@ import Testing
     let dir: TemporaryDirectory
     init() throws { dir = try TemporaryDirectory(prefix: "storage") }
 
+    static let migrations = ["v1-foundation", "v2-kraken-asset-pairs", "v3-kraken-nonce", "v4-final-candles-and-ledgers-per-mode"]
+
     @Test func migrationsCreateTheWholeSchema() async throws {
         defer { dir.remove() }
         let storage = try SQLiteStorage(path: dir.file("nested/dirs/db.sqlite"))
@@ -18,7 +20,7 @@ import Testing
         ] {
             #expect(tables.contains(table), "missing table \(table)")
         }
-        #expect(try await storage.appliedMigrations() == ["v1-foundation", "v2-kraken-asset-pairs", "v3-kraken-nonce"])
+        #expect(try await storage.appliedMigrations() == Self.migrations)
         let mode = try await storage.query("PRAGMA journal_mode")
         #expect(mode == [["wal"]])
     }
@@ -28,7 +30,7 @@ import Testing
         let path = dir.file("db.sqlite")
         try await SQLiteStorage(path: path).recordHeartbeat(Self.heartbeat(pid: 7))
         let reopened = try SQLiteStorage(path: path)
-        #expect(try await reopened.appliedMigrations() == ["v1-foundation", "v2-kraken-asset-pairs", "v3-kraken-nonce"])
+        #expect(try await reopened.appliedMigrations() == Self.migrations)
         #expect(try await reopened.heartbeats().map(\.pid) == [7])
     }
 

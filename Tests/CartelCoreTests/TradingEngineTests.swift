@@ -6,14 +6,6 @@ import Synchronization
 import Testing
 import TestSupport
 
-/// A wall clock the test moves.
-final class MovableClock: Sendable {
-    let value: Mutex<Date>
-    init(_ date: Date) { value = Mutex(date) }
-    func set(_ date: Date) { value.withLock { $0 = date } }
-    var now: Date { value.withLock { $0 } }
-}
-
 @Suite struct TradingEngineTests {
     static let start = Date(timeIntervalSince1970: 1_735_689_600)
     /// sma-cross 2/4 enters on candle 6 and exits on candle 11 (see BacktesterTests).
@@ -34,13 +26,24 @@ final class MovableClock: Sendable {
     }
 
     /// A Kraken broker signing with the fake's key, pairs from the fake's AssetPairs.
-    static func krakenBroker(_ mode: TradingMode, fake: FakeKraken, url: String) async throws -> KrakenBroker<ContinuousClock> {
+    static func krakenBroker(
+        _ mode: TradingMode, fake: FakeKraken, url: String, timeout: Duration = .seconds(5), nonces: (any KrakenNonceStore)? = nil
+    ) async throws -> KrakenBroker<SystemTime> {
         let client = try KrakenClient(
             configuration: KrakenConfiguration(
-                baseURL: url, publicRequestsPerSecond: 1000, timeout: .seconds(5), maxAttempts: 1, breakerThreshold: 5,
+                baseURL: url, publicRequestsPerSecond: 1000, timeout: timeout, maxAttempts: 1, breakerThreshold: 5,
                 breakerCoolDown: .seconds(30), retryBase: .milliseconds(10), apiKey: fake.apiKey, apiSecret: fake.secretBase64),
-            clock: ContinuousClock(), logger: Logger(label: "test"))
+            clock: SystemTime(), logger: Logger(label: "test"), nonceStore: nonces)
         return KrakenBroker(mode: mode, client: client, pairs: KrakenPairDirectory(pairs: try await client.assetPairs()))
+    }
+
+    /// An engine trading through Kraken (validate or live) with the fake's pairs as instruments.
+    static func krakenEngine(
+        _ storage: SQLiteStorage, broker: KrakenBroker<SystemTime>, settings: [String: String] = [:], clock: any WallClock = SystemTime()
+    ) throws -> TradingEngine {
+        TradingEngine(
+            storage: storage, broker: broker, configuration: try TradingConfiguration(settings: .values(settings)), instruments: broker.pairs,
+            clock: clock, logger: Logger(label: "test"))
     }
 
     /// A fresh ledger database seeded with the sma-cross (2/4) instance the tests trade.
@@ -90,10 +93,12 @@ final class MovableClock: Sendable {
         #expect(try Self.count(path, "SELECT COUNT(*) FROM trades WHERE status = 'closed'") == 1)
         #expect(try Self.count(path, "SELECT COUNT(*) FROM positions") == 0)
         #expect(try Self.count(path, "SELECT COUNT(*) FROM equity_snapshots") == Self.closes.count)
-        let stats = try #require(try await StatsOptions.rows(storage: storage, startingBalance: 10_000).first)
+        let rows = try await StatsOptions.rows(storage: storage, startingBalance: 10_000)
+        let stats = try #require(rows.first)
         #expect(stats.strategy == "sma-cross:BTC/USD:60" && stats.stats.trades == 1 && stats.stats.losses == 1)
         #expect(stats.stats.totalPnL == ledger.realisedPnL - ledger.fees)
-        #expect(stats.stats.finalEquity == ledger.cash)
+        let total = try #require(rows.last)
+        #expect(total.strategy == "total" && total.stats.finalEquity == ledger.cash)
         let printed = try await ProcessRunner.run(
             BuildProducts.path("trading-engine"), ["stats", "--json"], environment: ["PATH": "/usr/bin:/bin", "DATABASE_URL": "sqlite:\(path)"])
         #expect(printed.status == 0, "\(printed.stderr)")
@@ -138,27 +143,33 @@ final class MovableClock: Sendable {
     }
 
     /// The service in external mode: it seeds the table, warms up on stored history without
-    /// trading, then trades only the candles the market-data side stores as they close.
+    /// trading, then trades each candle once the market-data side stores it final — never its
+    /// early versions. Runs on a manual clock: no real waiting for polls.
     @Test func theServiceTradesCandlesThatCloseWhileItRunsAndOnlyThose() async throws {
         let dir = try TemporaryDirectory(prefix: "engine")
         defer { dir.remove() }
         let path = dir.file("ledger.sqlite")
         let storage = try SQLiteStorage(path: path)
-        try await storage.upsertCandles((0...5).map { Self.candle($0, close: Self.closes[$0]) })
-        let clock = MovableClock(Self.start.addingTimeInterval(6 * 3600))
+        let sink = CandleSink(storage: storage, feed: CandleFeed())
+        let clock = ManualClock(wallTime: Self.start.addingTimeInterval(6 * 3600 + 30))
+        // History up to candle 5 is final; candle 6 is under way.
+        try await sink.ingest((0...6).map { Self.candle($0, close: Self.closes[$0]) }, closedBefore: Self.candle(6, close: 0).openTime, now: clock.wallTime)
         let engine = try Self.engine(storage)
         let service = TradingEngineService(
             engine: engine, storage: storage, seed: try StrategySpec.parseList("sma-cross:BTC/USD:60:fast=2,slow=4"),
-            source: .storage(poll: .milliseconds(20)), tickerPoll: .milliseconds(50), reloadEvery: .milliseconds(100),
-            now: { clock.now }, logger: Logger(label: "test"))
+            source: .storage(poll: .seconds(1)), tickerPoll: .seconds(5), reloadEvery: .seconds(10), clock: clock, logger: Logger(label: "test"))
         let running = Task { try await service.run() }
         defer { running.cancel() }
         #expect(await Processes.eventually(10) { await engine.runningStrategies().count == 1 })
         for index in 6..<Self.closes.count {
-            // The candle is stored while still open (as the collector does), then closes.
-            try await storage.upsertCandles([Self.candle(index, close: Self.closes[index])])
-            try await Task.sleep(for: .milliseconds(40))
-            clock.set(Self.start.addingTimeInterval(Double(index + 1) * 3600))
+            // The candle's time is up, but only its early version is stored: nothing trades.
+            await clock.advance(toWallTime: Self.candle(index, close: 0).closeTime.addingTimeInterval(1), once: 4)
+            #expect(await clock.waitForSleepers(4))
+            #expect(try Self.count(path, "SELECT COUNT(*) FROM equity_snapshots") == index - 6)
+            // The collector stores it final (the next one has started), and the next poll trades it.
+            let next = Self.candle(index + 1, close: Self.closes[index])
+            try await sink.ingest([Self.candle(index, close: Self.closes[index]), next], closedBefore: next.openTime, now: clock.wallTime)
+            await clock.advance(by: .seconds(1), once: 4)
             let snapshots = index - 5
             #expect(try await Processes.eventually(10) { try Self.count(path, "SELECT COUNT(*) FROM equity_snapshots") == snapshots })
         }
@@ -171,13 +182,15 @@ final class MovableClock: Sendable {
         try await DatabaseQueue(path: path).write { db in
             try db.execute(sql: #"UPDATE strategies SET parameters = '{"fast":3,"slow":5}', updated_at = '2030-01-01 00:00:00.000'"#)
         }
+        await clock.advance(by: .seconds(10), once: 4)
         #expect(await Processes.eventually(10) { await engine.runningStrategies().first?.parameters == ["fast": 3, "slow": 5] })
         try await DatabaseQueue(path: path).write { db in try db.execute(sql: "UPDATE strategies SET enabled = 0") }
+        await clock.advance(by: .seconds(10), once: 4)
         #expect(await Processes.eventually(10) { await engine.runningStrategies().isEmpty })
     }
 
-    /// Minimal mode: candles published by the in-process collector's feed are traded; history
-    /// stored before them warms the strategy.
+    /// Minimal mode: candles published by the in-process collector's feed as they close are
+    /// traded; history stored before them warms the strategy.
     @Test func theServiceTradesCandlesFromTheInProcessFeed() async throws {
         let dir = try TemporaryDirectory(prefix: "engine")
         defer { dir.remove() }
@@ -185,9 +198,10 @@ final class MovableClock: Sendable {
         let storage = try SQLiteStorage(path: path)
         let feed = CandleFeed()
         let engine = try Self.engine(storage)
+        let clock = ManualClock(wallTime: Self.start.addingTimeInterval(6 * 3600 + 30))
         let service = TradingEngineService(
             engine: engine, storage: storage, seed: try StrategySpec.parseList("sma-cross:BTC/USD:60:fast=2,slow=4"),
-            source: .feed(feed), tickerPoll: .milliseconds(50), logger: Logger(label: "test"))
+            source: .feed(feed), tickerPoll: .seconds(5), clock: clock, logger: Logger(label: "test"))
         let running = Task { try await service.run() }
         defer { running.cancel() }
         #expect(await Processes.eventually(10) { feed.subscriberCount == 1 })
@@ -195,8 +209,11 @@ final class MovableClock: Sendable {
         try await storage.upsertCandles((0...5).map { Self.candle($0, close: Self.closes[$0]) })
         for index in 6..<Self.closes.count {
             let candle = Self.candle(index, close: Self.closes[index])
+            await clock.advance(toWallTime: candle.closeTime.addingTimeInterval(2), once: 3)
             try await storage.upsertCandles([candle])
             feed.publish(candle)
+            let snapshots = index - 5
+            #expect(try await Processes.eventually(10) { try Self.count(path, "SELECT COUNT(*) FROM equity_snapshots") == snapshots })
         }
         #expect(try await Processes.eventually(10) { try Self.count(path, "SELECT COUNT(*) FROM trades WHERE status = 'closed'") == 1 })
         #expect(try await Processes.eventually(10) { try Self.count(path, "SELECT COUNT(*) FROM equity_snapshots") == Self.closes.count - 6 })
@@ -282,22 +299,26 @@ final class MovableClock: Sendable {
         let dir = try TemporaryDirectory(prefix: "engine")
         defer { dir.remove() }
         let (path, storage) = try await Self.seededStorage(dir, strategies: "sma-cross:BTC/USD:60:fast=2,slow=4,stop_loss=10")
-        try await storage.upsertCandles((0...6).map { Self.candle($0, close: Self.closes[$0]) })
-        let clock = MovableClock(Self.start.addingTimeInterval(6 * 3600))
+        let sink = CandleSink(storage: storage, feed: CandleFeed())
+        let clock = ManualClock(wallTime: Self.start.addingTimeInterval(6 * 3600 + 30))
+        try await sink.ingest((0...6).map { Self.candle($0, close: Self.closes[$0]) }, closedBefore: Self.candle(6, close: 0).openTime, now: clock.wallTime)
         let engine = try Self.engine(storage)
         let service = TradingEngineService(
-            engine: engine, storage: storage, seed: [], source: .storage(poll: .milliseconds(20)), tickerPoll: .milliseconds(20),
-            reloadEvery: .milliseconds(100), now: { clock.now }, logger: Logger(label: "test"))
+            engine: engine, storage: storage, seed: [], source: .storage(poll: .seconds(1)), tickerPoll: .seconds(1),
+            reloadEvery: .seconds(10), clock: clock, logger: Logger(label: "test"))
         let running = Task { try await service.run() }
         defer { running.cancel() }
         #expect(await Processes.eventually(10) { await engine.runningStrategies().count == 1 })
-        clock.set(Self.start.addingTimeInterval(7 * 3600))  // candle 6 closes: the entry
+        await clock.advance(toWallTime: Self.start.addingTimeInterval(7 * 3600 + 2), once: 4)  // candle 6 closes: the entry
+        try await sink.ingest([Self.candle(6, close: Self.closes[6]), Self.candle(7, close: Self.closes[6])], closedBefore: Self.candle(7, close: 0).openTime, now: clock.wallTime)
+        await clock.advance(by: .seconds(1), once: 4)
         #expect(await Processes.eventually(10) { await engine.currentLedger.positions.count == 1 })
         let entry = try #require(await engine.currentLedger.positions.values.first).averagePrice
         let low = entry * Decimal(string: "0.85")!
         try await storage.recordTicker(TickerSnapshot(
-            pair: "BTC/USD", time: Self.start.addingTimeInterval(7 * 3600 + 60), bid: low, ask: low, last: low, volume24h: 1, vwap24h: low,
+            pair: "BTC/USD", time: clock.wallTime, bid: low, ask: low, last: low, volume24h: 1, vwap24h: low,
             low24h: low, high24h: entry, openToday: entry, tradeCount24h: 1))
+        await clock.advance(by: .seconds(1), once: 4)
         #expect(await Processes.eventually(10) { await engine.currentLedger.positions.isEmpty })
         #expect(try Self.count(path, "SELECT COUNT(*) FROM trades WHERE status = 'closed' AND exit_reason = 'stop-loss'") == 1)
     }
@@ -328,10 +349,11 @@ final class MovableClock: Sendable {
             let dir = try TemporaryDirectory(prefix: "engine")
             defer { dir.remove() }
             let (path, storage) = try await Self.seededStorage(dir)
-            let configuration = try TradingConfiguration(settings: .values(["TRADING_MODE": "validate"]))
-            let engine = TradingEngine(storage: storage, broker: broker, configuration: configuration, logger: Logger(label: "test"))
-            let strategy = try #require(try await engine.start().first)
-            await engine.setLotRules(try broker.lotRules(for: "BTC/USD"), pair: "BTC/USD")
+            let engine = try Self.krakenEngine(storage, broker: broker, settings: ["TRADING_MODE": "validate"])
+            try #require(try await engine.start().count == 1)
+            // The validate ledger starts from the account's balances (Kraken's Balance fixture).
+            let opened = PortfolioLedger(startingBalance: try #require(Decimal(string: "171288.6158")))
+            #expect(await engine.currentLedger == opened)
             for (index, close) in Self.closes.enumerated() {
                 try await engine.onClosedCandle(Self.candle(index, close: close))
             }
@@ -345,12 +367,14 @@ final class MovableClock: Sendable {
             })
             #expect(fields["validate"] == "true")
             #expect(fields["pair"] == "XXBTZUSD" && fields["type"] == "buy" && fields["ordertype"] == "market")
-            #expect(fields["userref"] == "\(strategy.userref)")
-            #expect(fields["volume"] == "111.11111111")
+            // The userref is the order's own id, so an order of unknown outcome can be found.
+            let orderID = try #require(try await DatabaseQueue(path: path).read { db in try Int64.fetchOne(db, sql: "SELECT id FROM orders") })
+            #expect(fields["userref"] == "\(orderID)")
+            #expect(fields["volume"] == "1903.20684222")  // 10 % of 171,288.6158 at 9, cut to the pair's 8 decimals
             #expect(try Self.count(path, "SELECT COUNT(*) FROM orders WHERE status = 'validated' AND mode = 'validate'") == 1)
             #expect(try Self.count(path, "SELECT COUNT(*) FROM fills") == 0)
             #expect(try Self.count(path, "SELECT COUNT(*) FROM trades") == 0)
-            #expect(await engine.currentLedger == PortfolioLedger(startingBalance: 10_000))
+            #expect(await engine.currentLedger == opened)
         }
     }
 
@@ -363,11 +387,8 @@ final class MovableClock: Sendable {
             let dir = try TemporaryDirectory(prefix: "engine")
             defer { dir.remove() }
             let (path, storage) = try await Self.seededStorage(dir)
-            let engine = TradingEngine(
-                storage: storage, broker: broker, configuration: try TradingConfiguration(settings: .values(["STOP_LOSS_PERCENT": "0"])),
-                logger: Logger(label: "test"))
+            let engine = try Self.krakenEngine(storage, broker: broker, settings: ["STOP_LOSS_PERCENT": "0"])
             try await engine.start()
-            await engine.setLotRules(try broker.lotRules(for: "BTC/USD"), pair: "BTC/USD")
             for index in 0...6 { try await engine.onClosedCandle(Self.candle(index, close: Self.closes[index])) }
             let sent = try #require(await fake.requests().first { $0.endpoint == "AddOrder" })
             #expect(!sent.body.contains("validate"))
@@ -386,7 +407,7 @@ final class MovableClock: Sendable {
             let position = try #require(await engine.currentLedger.positions.values.first)
             // Exactly what Kraken reports executed: 0.1 at 30000 with a 12.0 fee.
             #expect(position.quantity == Decimal(string: "0.1") && position.averagePrice == 30_000 && position.entryFees == 12)
-            #expect(await engine.currentLedger.cash == 10_000 - 3_000 - 12)
+            #expect(await engine.currentLedger.cash == Decimal(string: "171288.6158")! - 3_000 - 12)
             #expect(try Self.count(path, "SELECT COUNT(*) FROM orders WHERE status = 'filled'") == 1)
             #expect(try Self.count(path, "SELECT COUNT(*) FROM fills WHERE exchange_trade_id = 'OU22CG-KLAF2-FWUDD7'") == 1)
             #expect(try Self.count(path, "SELECT COUNT(*) FROM trades WHERE status = 'open'") == 1)
@@ -407,8 +428,8 @@ final class MovableClock: Sendable {
 
         // An order recorded but never booked (the process died in between) is abandoned on start.
         _ = try await storage.recordOrder(OrderRecord(
-            strategyID: strategies[0].id, signalID: nil, clientOrderID: "sc-crashed", userref: 1, mode: .paper, pair: "BTC/USD",
-            side: .buy, quantity: 1, status: .submitting, createdAt: Self.start))
+            strategyID: strategies[0].id, signalID: nil, clientOrderID: "sc-crashed", mode: .paper, pair: "BTC/USD",
+            side: .buy, quantity: 1, status: .submitting, createdAt: Self.start), at: Self.start)
         try await Self.engine(storage).start()
         #expect(try Self.count(path, "SELECT COUNT(*) FROM orders WHERE client_order_id = 'sc-crashed' AND status = 'abandoned'") == 1)
         // The drawdown kill switch measures from the stored peak after a restart: a 10 % stop-out
@@ -416,7 +437,7 @@ final class MovableClock: Sendable {
         let restarted = try Self.engine(storage, settings: ["MAX_DRAWDOWN_PERCENT": "1"])
         try await restarted.start()
         #expect(await restarted.haltReason?.hasPrefix("drawdown kill switch") == true)
-        #expect(try await storage.unfinishedOrders().isEmpty)
+        #expect(try await storage.unfinishedOrders(mode: .paper).isEmpty)
     }
 }
 

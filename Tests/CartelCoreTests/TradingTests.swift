@@ -110,7 +110,9 @@ private let t0 = Date(timeIntervalSince1970: 1_735_689_600)
         let sell = paper.fill(side: .sell, quantity: dec("0.5"), referencePrice: dec("60000.1"), lot: lot, at: t0)
         #expect(sell.price == dec("59970"))  // 59970.09995 rounded down to one decimal
         #expect(sell.fee == dec("119.94"))
-        #expect(paper.costMargin == dec("0.0045"))
+        // What the risk manager sizes entries with: exactly what the fill books.
+        #expect(paper.buyCost(quantity: dec("0.5"), referencePrice: dec("60000"), lot: lot) == buy.cost + buy.fee)
+        #expect(buy.cost + buy.fee == dec("30135.06"))
     }
 }
 
@@ -118,16 +120,41 @@ private let t0 = Date(timeIntervalSince1970: 1_735_689_600)
     let lot = LotRules(quantityDecimals: 4, priceDecimals: 1, minimumQuantity: dec("0.0001"))
 
     @Test func theStakeIsAShareOfEquityOrAFixedAmountWithinTheCash() {
-        let percent = RiskManager(settings: RiskSettings(stake: .percentOfEquity(10)), costMargin: dec("0.0045"))
+        let percent = RiskManager(settings: RiskSettings(stake: .percentOfEquity(10)), execution: PaperExecution())
         #expect(percent.decideEntry(strategyKey: "a", price: 50_000, equity: 10_000, cash: 10_000, openPositions: 0,
                                     holdsPosition: false, lot: lot, now: t0) == .enter(quantity: dec("0.02")))
-        let fixed = RiskManager(settings: RiskSettings(stake: .fixed(2_000)), costMargin: dec("0.0045"))
+        let fixed = RiskManager(settings: RiskSettings(stake: .fixed(2_000)), execution: PaperExecution())
         // Only 1,000 in cash: the stake shrinks to what cash covers with fees and slippage.
         #expect(fixed.decideEntry(strategyKey: "a", price: 10_000, equity: 10_000, cash: 1_000, openPositions: 0,
                                   holdsPosition: false, lot: lot, now: t0) == .enter(quantity: dec("0.0995")))
         #expect(fixed.decideEntry(strategyKey: "a", price: 10_000, equity: 10_000, cash: dec("0.5"), openPositions: 0,
                                   holdsPosition: false, lot: lot, now: t0)
-            == .reject("stake 0.49 buys 0, below the pair's minimum order 0.0001"))
+            == .reject("stake 0.5 buys 0, below the pair's minimum order 0.0001"))
+    }
+
+    /// When cash is the limit, the quantity is the largest lot whose whole cost — slipped price
+    /// rounded up, fee rounded up — fits the cash: one lot more would not (issue 8, defect 8).
+    @Test func whenCashIsTheLimitTheEntryIsTheLargestLotThatFits() {
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<2_000 {
+            let execution = PaperExecution(
+                slippageBasisPoints: Decimal(Int.random(in: 0...50, using: &generator)),
+                feePercent: Decimal(Int.random(in: 0...100, using: &generator)) / 100)
+            let lot = LotRules(quantityDecimals: Int.random(in: 0...8, using: &generator), priceDecimals: Int.random(in: 0...5, using: &generator))
+            let price = Decimal(Int.random(in: 1...9_000_000, using: &generator)) / 100
+            let cash = Decimal(Int.random(in: 100...100_000_000, using: &generator)) / 100
+            let risk = RiskManager(settings: RiskSettings(stake: .percentOfEquity(100)), execution: execution)
+            let decision = risk.decideEntry(
+                strategyKey: "a", price: price, equity: cash, cash: cash, openPositions: 0, holdsPosition: false, lot: lot, now: t0)
+            guard case .enter(let quantity) = decision else { continue }
+            #expect(execution.buyCost(quantity: quantity, referencePrice: price, lot: lot) <= cash, "\(quantity) at \(price) with \(cash)")
+            #expect(execution.buyCost(quantity: quantity + lot.quantityStep, referencePrice: price, lot: lot) > cash,
+                    "\(quantity) at \(price) with \(cash): one lot more would fit")
+            var ledger = PortfolioLedger(startingBalance: cash)
+            #expect(throws: Never.self) {
+                try ledger.apply(execution.fill(side: .buy, quantity: quantity, referencePrice: price, lot: lot, at: t0), side: .buy, strategyKey: "a", pair: "X/Y")
+            }
+        }
     }
 
     @Test func positionLimitsAndCooldownsRefuseEntries() {

@@ -22,6 +22,9 @@ public final class FakeKraken: Sendable {
         case truncated(String)
         /// Waits, then answers.
         indirect case delayed(Duration, Answer)
+        /// For `AddOrder` with the exchange open: executes the order, then answers with the inner
+        /// answer instead of the order's (a placement whose answer is lost).
+        indirect case executed(then: Answer)
     }
 
     public struct Request: Sendable {
@@ -46,6 +49,20 @@ public final class FakeKraken: Sendable {
     public func enqueue(_ endpoint: String, _ answers: Answer...) async { await state.enqueue(endpoint, answers) }
     /// Sets the answer for every call of `endpoint` that has nothing queued.
     public func setDefault(_ endpoint: String, _ answer: Answer) async { await state.setDefault(endpoint, answer) }
+    /// Opens a simulated account: from now on `AddOrder` (without `validate`) places market
+    /// orders that execute at once at `prices[pairKey]` with a `feePercent` fee, moving
+    /// `balances`; `OpenOrders`, `ClosedOrders` (honouring `userref`), `QueryOrders` and
+    /// `Balance` answer from that account, as Kraken does.
+    public func openExchange(balances: [String: Decimal], prices: [String: Decimal], feePercent: Decimal = Decimal(string: "0.26")!) async {
+        await state.openExchange(FakeExchange(balances: balances, prices: prices, feePercent: feePercent))
+    }
+    /// Moves an asset's balance of the simulated account (a deposit, a withdrawal, a trade made by hand).
+    public func adjustBalance(_ asset: String, by amount: Decimal) async { await state.adjustBalance(asset, by: amount) }
+    /// Changes the price orders of a pair execute at.
+    public func setPrice(_ price: Decimal, pairKey: String) async { await state.setPrice(price, pairKey: pairKey) }
+    /// The simulated account's orders and balances (nil while no exchange is open).
+    public func exchange() async -> FakeExchange? { await state.exchange }
+
     /// Sets the candle series `OHLC` serves for a Kraken pair key and interval (oldest first).
     public func setCandles(pairKey: String, interval: Int, _ rows: [FakeCandle]) async {
         await state.setCandles(pairKey: pairKey, interval: interval, rows)
@@ -104,6 +121,8 @@ public final class FakeKraken: Sendable {
         case .delayed(let delay, let inner):
             try await Task.sleep(for: delay)
             return try await respond(inner)
+        case .executed(let inner):
+            return try await respond(inner)
         }
     }
 }
@@ -156,12 +175,23 @@ actor FakeKrakenState {
         return true
     }
 
+    var exchange: FakeExchange?
+
+    func openExchange(_ account: FakeExchange) { exchange = account }
+    func setPrice(_ price: Decimal, pairKey: String) { exchange?.prices[pairKey] = price }
+    func adjustBalance(_ asset: String, by amount: Decimal) { exchange?.balances[asset, default: 0] += amount }
+
     func answer(endpoint: String, query: [String: String]) -> FakeKraken.Answer {
         if var queue = queued[endpoint], !queue.isEmpty {
             let next = queue.removeFirst()
             queued[endpoint] = queue
+            if case .executed(let inner) = next, exchange != nil {
+                _ = exchange?.place(query)
+                return inner
+            }
             return next
         }
+        if exchange != nil, let answer = exchange?.answer(endpoint: endpoint, query: query) { return answer }
         if endpoint == "OHLC", let pair = query["pair"], let rows = candles["\(pair)|\(query["interval"] ?? "1")"] {
             // Like Kraken: rows from `since` on (at most 720), `last` = the newest closed candle.
             let since = Int(query["since"] ?? "") ?? 0
@@ -196,5 +226,84 @@ public func withFakeKraken<T: Sendable>(
         task.cancel()
         _ = await task.result
         throw error
+    }
+}
+
+/// A simulated Kraken account behind the fake: market orders execute at once at a set price,
+/// balances move, and the order endpoints answer from its book the way Kraken does.
+public struct FakeExchange: Sendable {
+    public struct Order: Sendable {
+        public var txid: String
+        public var userref: Int?
+        public var pairKey: String
+        public var side: String
+        public var volume: Decimal
+        public var price: Decimal
+        public var cost: Decimal
+        public var fee: Decimal
+        public var openedAt: Double
+    }
+
+    public var balances: [String: Decimal]
+    public var prices: [String: Decimal]
+    public var feePercent: Decimal
+    public private(set) var orders: [Order] = []
+
+    /// Base and quote asset codes of the fixture's pairs.
+    static let assets = ["XXBTZUSD": ("XXBT", "ZUSD"), "XETHXXBT": ("XETH", "XXBT")]
+
+    public init(balances: [String: Decimal], prices: [String: Decimal], feePercent: Decimal) {
+        self.balances = balances
+        self.prices = prices
+        self.feePercent = feePercent
+    }
+
+    mutating func answer(endpoint: String, query: [String: String]) -> FakeKraken.Answer? {
+        switch endpoint {
+        case "AddOrder" where query["validate"] != "true":
+            guard let order = place(query) else { return .json(#"{"error":["EOrder:Unknown asset pair"]}"#) }
+            return .json(#"{"error":[],"result":{"descr":{"order":"\#(order.side) \#(order.volume) \#(order.pairKey) @ market"},"txid":["\#(order.txid)"]}}"#)
+        case "Balance":
+            let fields = balances.sorted { $0.key < $1.key }.map { #""\#($0.key)":"\#($0.value)""# }.joined(separator: ",")
+            return .json(#"{"error":[],"result":{\#(fields)}}"#)
+        case "OpenOrders":
+            return .json(#"{"error":[],"result":{"open":{}}}"#)
+        case "ClosedOrders":
+            let matching = orders.filter { order in query["userref"].map { Int($0) == order.userref } ?? true }
+            return .json(#"{"error":[],"result":{"closed":{\#(Self.json(matching))},"count":\#(matching.count)}}"#)
+        case "QueryOrders":
+            let ids = Set((query["txid"] ?? "").split(separator: ",").map(String.init))
+            return .json(#"{"error":[],"result":{\#(Self.json(orders.filter { ids.contains($0.txid) }))}}"#)
+        default:
+            return nil
+        }
+    }
+
+    /// Executes a market order from `AddOrder`'s form fields; nil for an unknown pair.
+    @discardableResult
+    mutating func place(_ query: [String: String]) -> Order? {
+        guard let key = query["pair"], let (base, quote) = Self.assets[key], let price = prices[key],
+            let volume = Decimal(string: query["volume"] ?? ""), let side = query["type"]
+        else { return nil }
+        let cost = (volume * price).rounded(5, .plain)
+        let fee = (cost * feePercent / 100).rounded(5, .plain)
+        if side == "buy" {
+            balances[quote, default: 0] -= cost + fee
+            balances[base, default: 0] += volume
+        } else {
+            balances[base, default: 0] -= volume
+            balances[quote, default: 0] += cost - fee
+        }
+        let order = Order(
+            txid: "OFAKE\(orders.count + 1)-SIMUL-ATED", userref: query["userref"].flatMap { Int($0) }, pairKey: key, side: side,
+            volume: volume, price: price, cost: cost, fee: fee, openedAt: 1_700_000_000 + Double(orders.count))
+        orders.append(order)
+        return order
+    }
+
+    static func json(_ orders: [Order]) -> String {
+        orders.map { order in
+            #""\#(order.txid)":{"refid":null,"userref":\#(order.userref ?? 0),"status":"closed","reason":null,"opentm":\#(order.openedAt),"closetm":\#(order.openedAt + 0.5),"starttm":0,"expiretm":0,"descr":{"pair":"\#(order.pairKey)","type":"\#(order.side)","ordertype":"market","price":"0","price2":"0","leverage":"none","order":"\#(order.side) \#(order.volume) \#(order.pairKey) @ market","close":""},"vol":"\#(order.volume)","vol_exec":"\#(order.volume)","cost":"\#(order.cost)","fee":"\#(order.fee)","price":"\#(order.price)","stopprice":"0.00000","limitprice":"0.00000","misc":"","oflags":"fciq","trades":["T\#(order.txid)"]}"#
+        }.joined(separator: ",")
     }
 }

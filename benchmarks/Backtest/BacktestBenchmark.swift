@@ -71,7 +71,7 @@ struct BacktestBenchmark {
         var bare: [Double] = []
         for index in 0..<500 {
             let snapshot = EquitySnapshot(time: start.addingTimeInterval(Double(index)), ledger: PortfolioLedger(startingBalance: 1), marks: [:])
-            bare.append(seconds(try await clock.measure { try await storage.recordEquity(snapshot) }))
+            bare.append(seconds(try await clock.measure { try await storage.recordEquity(snapshot, mode: .paper) }))
         }
         orderLatencies.sort()
         bare.sort()

@@ -10,16 +10,24 @@ public struct TradingConfiguration: Sendable, Equatable {
     public var paper: PaperExecution
     public var risk: RiskSettings
     public var exits: ExitRules
+    /// Validate and live: how often Kraken's balances are compared with the ledger
+    /// (`BALANCE_SYNC_SECONDS`), and the quote-currency difference tolerated
+    /// (`BALANCE_TOLERANCE`: Kraken keeps fewer decimals than fills carry).
+    public var balanceSyncSeconds: Int
+    public var balanceTolerance: Decimal
 
     public init(
         mode: TradingMode = .paper, startingBalance: Decimal = 10_000, paper: PaperExecution = PaperExecution(),
-        risk: RiskSettings = RiskSettings(), exits: ExitRules = ExitRules()
+        risk: RiskSettings = RiskSettings(), exits: ExitRules = ExitRules(), balanceSyncSeconds: Int = 60,
+        balanceTolerance: Decimal = Decimal(string: "0.01")!
     ) {
         self.mode = mode
         self.startingBalance = startingBalance
         self.paper = paper
         self.risk = risk
         self.exits = exits
+        self.balanceSyncSeconds = balanceSyncSeconds
+        self.balanceTolerance = balanceTolerance
     }
 
     public init(settings: Settings) throws {
@@ -50,7 +58,9 @@ public struct TradingConfiguration: Sendable, Equatable {
             exits: ExitRules(
                 stopLoss: try level("STOP_LOSS_PERCENT", default: 5),
                 takeProfit: try level("TAKE_PROFIT_PERCENT", default: 10),
-                cooldownCandles: try settings.int("COOLDOWN_CANDLES", default: 3, in: 0...10_000)))
+                cooldownCandles: try settings.int("COOLDOWN_CANDLES", default: 3, in: 0...10_000)),
+            balanceSyncSeconds: try settings.int("BALANCE_SYNC_SECONDS", default: 60, in: 5...86_400),
+            balanceTolerance: try settings.decimal("BALANCE_TOLERANCE", default: Decimal(string: "0.01")!, in: 0...1_000_000))
         if case .percent(let stop) = exits.stopLoss, stop >= 100 {
             throw ConfigurationError(key: "STOP_LOSS_PERCENT", value: "\(stop)", expected: "a percent below 100")
         }

@@ -1,7 +1,9 @@
 /// Relative strength index with Wilder smoothing (TA-Lib `RSI`): the first averages of gains and
 /// losses are plain means of the first `period` changes (so the first value needs `period + 1`
 /// closes); afterwards `avg = (avg · (period − 1) + x) / period`. RSI = 100 · gain / (gain +
-/// loss), and 0 when both averages are 0 (TA-Lib's convention).
+/// loss). When both averages are 0 — a window that did not move at all — RSI is 50, neutral.
+/// (TA-Lib's C code writes 0 there, which every RSI rule reads as deeply oversold: a flat market
+/// would look like a buying opportunity. That single case deliberately differs.)
 /// Wilder smoothing `(x · (n − 1) + v) / n`, computed as `x · decay + v · share`: a
 /// multiply-add instead of a division on the path from one candle to the next (same value to
 /// ~1e-15). Used by ``RSI`` and ``ATR``.
@@ -53,7 +55,7 @@ public struct RSI: Sendable {
             loss = smoothing.next(loss, down)
         }
         let total = gain + loss
-        return total == 0 ? 0 : 100 * gain / total
+        return total == 0 ? 50 : 100 * gain / total
     }
 }
 

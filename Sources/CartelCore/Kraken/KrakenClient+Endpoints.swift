@@ -52,6 +52,12 @@ extension KrakenClient {
         return try await privateCall("OpenOrders", parameters, as: KrakenOpenOrders.self).open
     }
 
+    /// Closed orders (the most recent 50 that match), optionally only those with `userref`.
+    public func closedOrders(userref: Int32? = nil) async throws -> [String: KrakenOrder] {
+        let parameters = userref.map { [("userref", "\($0)")] } ?? []
+        return try await privateCall("ClosedOrders", parameters, as: KrakenClosedOrders.self).closed
+    }
+
     public func queryOrders(txids: [String]) async throws -> [String: KrakenOrder] {
         try await privateCall("QueryOrders", [("txid", txids.joined(separator: ","))], as: [String: KrakenOrder].self)
     }

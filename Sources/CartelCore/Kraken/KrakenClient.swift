@@ -9,7 +9,7 @@ import Logging
 ///
 /// `AddOrder` is never retried automatically (a timed-out order may have been placed): callers
 /// reconcile by `userref` with `OpenOrders`/`QueryOrders`.
-public actor KrakenClient<C: Clock> where C.Duration == Duration {
+public actor KrakenClient<C: TimeSource> {
     public enum Group: String, Sendable, CaseIterable {
         case `public`
         case `private`
@@ -27,7 +27,6 @@ public actor KrakenClient<C: Clock> where C.Duration == Duration {
     var breakers: [Group: CircuitBreaker<C.Instant>] = [:]
     var lastNonce: UInt64 = 0
     let nonceStore: (any KrakenNonceStore)?
-    var nonceLoaded = false
     var privateBusy = false
     var privateWaiters: [CheckedContinuation<Void, Never>] = []
 
@@ -208,17 +207,13 @@ public actor KrakenClient<C: Clock> where C.Duration == Duration {
         privateLimiter.reserve(cost: cost, now: clock.now)
     }
 
-    /// Microseconds since 1970, bumped past the previous nonce. With a ``KrakenNonceStore`` the
-    /// high-water mark is loaded once and saved before each request goes out, so nonces keep
-    /// increasing across restarts even if the wall clock steps back.
+    /// Microseconds since 1970, bumped past the previous nonce. With a ``KrakenNonceStore`` it
+    /// comes from that shared counter (one atomic reservation per request), so nonces keep
+    /// increasing across restarts and processes even if the wall clock steps back.
     func nextNonce() async throws -> UInt64 {
-        if !nonceLoaded, let nonceStore {
-            lastNonce = max(lastNonce, try await nonceStore.loadNonce())
-            nonceLoaded = true
-        }
-        let micros = UInt64(Date().timeIntervalSince1970 * 1_000_000)
-        lastNonce = max(lastNonce + 1, micros)
-        try await nonceStore?.saveNonce(lastNonce)
+        let micros = UInt64(max(clock.wallTime.timeIntervalSince1970, 0) * 1_000_000)
+        let floor = max(lastNonce + 1, micros)
+        lastNonce = try await nonceStore?.reserveNonce(atLeast: floor) ?? floor
         return lastNonce
     }
 

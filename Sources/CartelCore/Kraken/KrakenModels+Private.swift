@@ -67,6 +67,12 @@ public struct KrakenOpenOrders: Decodable, Sendable, Equatable {
     public let open: [String: KrakenOrder]
 }
 
+/// `ClosedOrders` result: the orders and how many matched in all.
+public struct KrakenClosedOrders: Decodable, Sendable, Equatable {
+    public let closed: [String: KrakenOrder]
+    public let count: Int?
+}
+
 /// `AddOrder` result: the description, and the transaction ids (absent with `validate=true`).
 public struct KrakenAddOrderResult: Decodable, Sendable, Equatable {
     public struct Description: Decodable, Sendable, Equatable {

@@ -1,3 +1,4 @@
+import Foundation
 /// Maps the pairs users write (`BTC/USD`) to Kraken's pair keys (`XXBTZUSD`) and back, using the
 /// `AssetPairs` answer. Kraken calls Bitcoin XBT and Dogecoin XDG, and prefixes legacy asset
 /// codes with X (crypto) or Z (fiat): `XXBT`, `ZUSD`.
@@ -43,5 +44,49 @@ public struct KrakenPairDirectory: Sendable, Equatable {
     public func userName(forKey key: String) -> String? {
         guard let pair = pairs[key] else { return nil }
         return "\(Self.commonAsset(pair.base))/\(Self.commonAsset(pair.quote))"
+    }
+}
+
+extension KrakenPairDirectory: InstrumentDirectory {
+    /// The pair as the engine sees it: Kraken's `lot_decimals`, `pair_decimals` and `ordermin`,
+    /// and the asset codes its `Balance` answer uses (`XXBT`, `ZUSD`).
+    public func instrument(for pair: String) -> Instrument? {
+        guard let resolved = try? resolve(pair) else { return nil }
+        return Instrument(
+            pair: pair, lot: LotRules(resolved.pair), baseAsset: resolved.pair.base, quoteAsset: resolved.pair.quote)
+    }
+}
+
+extension LotRules {
+    /// The rules Kraken states for a pair (`lot_decimals`, `pair_decimals`, `ordermin`).
+    public init(_ pair: KrakenAssetPair) {
+        self.init(quantityDecimals: pair.lotDecimals, priceDecimals: pair.pairDecimals, minimumQuantity: pair.ordermin ?? 0)
+    }
+}
+
+/// Kraken's pairs as the collector stores them (`kraken_asset_pairs`), read again when a pair
+/// is not known yet (at most once a minute): a trading engine that starts on a new database,
+/// before the collector's first `AssetPairs`, learns the lot rules as soon as they are stored.
+public actor StoredKrakenPairs: InstrumentDirectory {
+    let storage: any Storage
+    let clock: any WallClock
+    var directory: KrakenPairDirectory?
+    var lastRead: Date?
+
+    public init(storage: any Storage, directory: KrakenPairDirectory? = nil, clock: any WallClock = SystemTime()) {
+        self.storage = storage
+        self.directory = directory
+        self.clock = clock
+    }
+
+    public func instrument(for pair: String) async -> Instrument? {
+        if let found = directory?.instrument(for: pair) { return found }
+        let now = clock.wallTime
+        if let lastRead, now.timeIntervalSince(lastRead) < 60 { return nil }
+        lastRead = now
+        if let data = try? await storage.cachedAssetPairs(), let cached = try? JSONDecoder().decode(CachedPairs.self, from: data) {
+            directory = KrakenPairDirectory(pairs: cached.pairs)
+        }
+        return directory?.instrument(for: pair)
     }
 }

@@ -11,10 +11,11 @@ public protocol KrakenTransport: Sendable {
         async throws -> (status: Int, body: Data)
 }
 
-/// Keeps the highest private-call nonce used, so nonces increase across restarts.
+/// The one nonce counter of an API key, shared by every process that signs with it, so nonces
+/// keep increasing across restarts and processes even if the wall clock steps back.
 public protocol KrakenNonceStore: Sendable {
-    func loadNonce() async throws -> UInt64
-    func saveNonce(_ nonce: UInt64) async throws
+    /// Atomically hands out the next nonce: above every nonce handed out before, and at least `floor`.
+    func reserveNonce(atLeast floor: UInt64) async throws -> UInt64
 }
 
 /// ``KrakenTransport`` over AsyncHTTPClient.

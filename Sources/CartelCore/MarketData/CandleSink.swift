@@ -21,9 +21,9 @@ public actor CandleSink {
     /// `closedBefore` are closed; those not yet published are published in order, once.
     /// Returns the number of newly published candles.
     @discardableResult
-    public func ingest(_ candles: [Candle], closedBefore: Date, now: Date = Date()) async throws -> Int {
+    public func ingest(_ candles: [Candle], closedBefore: Date, now: Date) async throws -> Int {
         guard let first = candles.first else { return 0 }
-        try await storage.upsertCandles(candles)
+        try await storage.upsertCandles(candles, closedBefore: closedBefore, at: now)
         Counter(label: "candles_stored_total", dimensions: [("pair", first.pair), ("interval", "\(first.intervalMinutes)")],
                 factory: metrics).increment(by: candles.count)
         try await storage.recordCollectionSuccess(pair: first.pair, at: now)

@@ -16,7 +16,7 @@ import ServiceLifecycle
 /// - Failures are recorded in `market_data_collection` and retried with backoff; the
 ///   collector never stops on a bad answer. 1-minute candles older than `RETENTION_DAYS` are
 ///   deleted hourly.
-public struct MarketDataCollector<C: Clock>: Service where C.Duration == Duration {
+public struct MarketDataCollector<C: TimeSource>: Service {
     let configuration: MarketDataConfiguration
     let client: KrakenClient<C>
     let storage: any Storage
@@ -119,7 +119,7 @@ public struct MarketDataCollector<C: Clock>: Service where C.Duration == Duratio
         var pairs: [String: KrakenAssetPair]?
         do {
             pairs = try await client.assetPairs()
-            if let pairs { try await storage.saveAssetPairs(try JSONEncoder().encode(CachedPairs(pairs: pairs))) }
+            if let pairs { try await storage.saveAssetPairs(try JSONEncoder().encode(CachedPairs(pairs: pairs)), at: clock.wallTime) }
         } catch {
             logger.warning("cannot load Kraken asset pairs", metadata: ["error": "\(error)"])
             health.recordError("\(error)")
@@ -155,7 +155,7 @@ public struct MarketDataCollector<C: Clock>: Service where C.Duration == Duratio
         let byKey = Dictionary(keys.map { ($0.value, $0.key) }, uniquingKeysWith: { first, _ in first })
         do {
             let tickers = try await client.tickers(pairKeys: Array(byKey.keys).sorted())
-            let now = Date()
+            let now = clock.wallTime
             for (key, ticker) in tickers {
                 guard let pair = byKey[key] else { continue }
                 try await storage.recordTicker(TickerSnapshot(pair: pair, time: now, ticker: ticker))
@@ -187,7 +187,7 @@ public struct MarketDataCollector<C: Clock>: Service where C.Duration == Duratio
             var byTime: [Int: KrakenOHLCRow] = [:]
             for row in answer.rows { byTime[row.time] = row }  // duplicated rows: the later wins
             let candles = byTime.keys.sorted().map { byTime[$0]!.candle(pair: track.pair, intervalMinutes: track.interval) }
-            let now = Date()
+            let now = clock.wallTime
             if let unfinished = candles.last?.openTime {
                 if !track.started {
                     // History present at start is not news: publish only what closes from now on.
@@ -232,7 +232,7 @@ public struct MarketDataCollector<C: Clock>: Service where C.Duration == Duratio
     }
 
     func applyRetention() async {
-        let cutoff = Date().addingTimeInterval(-Double(configuration.retentionDays) * 86_400)
+        let cutoff = clock.wallTime.addingTimeInterval(-Double(configuration.retentionDays) * 86_400)
         do {
             let deleted = try await storage.deleteCandles(intervalMinutes: 1, olderThan: cutoff)
             if deleted > 0 { logger.info("retention removed old 1-minute candles", metadata: ["count": "\(deleted)"]) }

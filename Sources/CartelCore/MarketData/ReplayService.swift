@@ -5,7 +5,7 @@ import ServiceLifecycle
 /// Feeds historical candles into the live pipeline (storage + ``CandleFeed``) at `speed`
 /// candles per second, as if they were closing now; rehearsals and soak tests use it. Ends when
 /// the file is done.
-public struct ReplayService<C: Clock>: Service where C.Duration == Duration {
+public struct ReplayService<C: TimeSource>: Service {
     let candles: [Candle]
     let speed: Double
     let sink: CandleSink
@@ -31,8 +31,8 @@ public struct ReplayService<C: Clock>: Service where C.Duration == Duration {
                 for candle in candles {
                     try await clock.sleep(until: next, tolerance: nil)
                     let closed = candle.openTime.addingTimeInterval(Double(candle.intervalMinutes * 60))
-                    try await sink.ingest([candle], closedBefore: closed)
-                    health.recordSuccess(at: Date())
+                    try await sink.ingest([candle], closedBefore: closed, now: clock.wallTime)
+                    health.recordSuccess(at: clock.wallTime)
                     fed += 1
                     next = next.advanced(by: step)
                 }

@@ -29,4 +29,7 @@ public struct Candle: Sendable, Equatable {
         self.volume = volume
         self.tradeCount = tradeCount
     }
+
+    /// When the candle's interval ends (its close).
+    public var closeTime: Date { openTime.addingTimeInterval(Double(intervalMinutes * 60)) }
 }

@@ -17,7 +17,7 @@ public struct MemoryBudgetExceeded: Error, CustomStringConvertible {
 ///
 /// A failed heartbeat write (database locked, disk full, unreachable) is logged and retried at
 /// the next beat; it never stops the service.
-public struct HeartbeatService<C: Clock>: Service where C.Duration == Duration {
+public struct HeartbeatService<C: TimeSource>: Service {
     let service: ServiceName
     let storage: any StorageProvider
     let identity: ProcessIdentity
@@ -26,7 +26,6 @@ public struct HeartbeatService<C: Clock>: Service where C.Duration == Duration {
     let memoryBudgetMB: Int
     let memoryProbe: any MemoryProbe
     let clock: C
-    let now: @Sendable () -> Date
     let detail: @Sendable () -> String?
     let logger: Logger
     let ready: AsyncStream<Void>?
@@ -37,7 +36,7 @@ public struct HeartbeatService<C: Clock>: Service where C.Duration == Duration {
     public init(
         service: ServiceName, storage: any StorageProvider, identity: ProcessIdentity,
         intervalSeconds: Int, memoryBudgetMB: Int, memoryProbe: any MemoryProbe = ProcMemoryProbe(),
-        clock: C, now: @escaping @Sendable () -> Date = { Date() },
+        clock: C,
         detail: @escaping @Sendable () -> String? = { nil }, ready: AsyncStream<Void>? = nil,
         logger: Logger
     ) {
@@ -50,7 +49,6 @@ public struct HeartbeatService<C: Clock>: Service where C.Duration == Duration {
         self.memoryBudgetMB = memoryBudgetMB
         self.memoryProbe = memoryProbe
         self.clock = clock
-        self.now = now
         self.detail = detail
         self.logger = logger
     }
@@ -92,7 +90,7 @@ public struct HeartbeatService<C: Clock>: Service where C.Duration == Duration {
     func beat(_ state: HeartbeatState, failures: Int) async -> Int {
         let heartbeat = Heartbeat(
             service: service, pid: identity.pid, host: identity.host, version: identity.version,
-            startedAt: identity.startedAt, lastBeat: now(), state: state, detail: detail(),
+            startedAt: identity.startedAt, lastBeat: clock.wallTime, state: state, detail: detail(),
             intervalSeconds: intervalSeconds)
         do {
             try await storage.storage().recordHeartbeat(heartbeat)

@@ -11,7 +11,77 @@ enum SQLiteSchema {
         migrator.registerMigration("v1-foundation", migrate: v1)
         migrator.registerMigration("v2-kraken-asset-pairs", migrate: v2)
         migrator.registerMigration("v3-kraken-nonce", migrate: v3)
+        migrator.registerMigration("v4-final-candles-and-ledgers-per-mode", migrate: v4)
         return migrator
+    }
+
+    /// Candles say whether they are final; each trading mode keeps its own ledger (positions,
+    /// trades, equity, cooldowns, starting balance); positions carry their stop-loss and
+    /// take-profit; fills keep the exchange's cost; trades add up partial exits.
+    private static func v4(_ db: Database) throws {
+        try db.execute(sql: """
+            ALTER TABLE candles ADD COLUMN closed INTEGER NOT NULL DEFAULT 0 CHECK (closed IN (0, 1));
+            UPDATE candles SET closed = 1 WHERE EXISTS (
+                SELECT 1 FROM candles AS newer
+                WHERE newer.pair = candles.pair AND newer.interval_minutes = candles.interval_minutes
+                    AND newer.open_time > candles.open_time);
+
+            ALTER TABLE fills ADD COLUMN cost TEXT;
+
+            CREATE TABLE positions_v4 (
+                mode TEXT NOT NULL CHECK (mode IN ('paper', 'validate', 'live')),
+                strategy_id INTEGER NOT NULL REFERENCES strategies(id),
+                pair TEXT NOT NULL,
+                quantity TEXT NOT NULL,
+                average_price TEXT NOT NULL,
+                stop_loss TEXT,
+                take_profit TEXT,
+                opened_at DATETIME NOT NULL,
+                updated_at DATETIME NOT NULL,
+                PRIMARY KEY (mode, strategy_id, pair)
+            );
+            INSERT INTO positions_v4 (mode, strategy_id, pair, quantity, average_price, opened_at, updated_at)
+                SELECT COALESCE((SELECT o.mode FROM orders o WHERE o.strategy_id = p.strategy_id AND o.status = 'filled'
+                                 ORDER BY o.id DESC LIMIT 1), 'paper'),
+                       p.strategy_id, p.pair, p.quantity, p.average_price, p.opened_at, p.updated_at
+                FROM positions p;
+            DROP TABLE positions;
+            ALTER TABLE positions_v4 RENAME TO positions;
+
+            ALTER TABLE trades ADD COLUMN mode TEXT NOT NULL DEFAULT 'paper';
+            UPDATE trades SET mode = COALESCE((SELECT mode FROM orders WHERE orders.id = trades.entry_order_id), 'paper');
+            ALTER TABLE trades ADD COLUMN exit_quantity TEXT NOT NULL DEFAULT '0';
+            UPDATE trades SET exit_quantity = quantity WHERE status = 'closed';
+            DROP INDEX trades_strategy_status;
+            CREATE INDEX trades_mode_strategy_status ON trades (mode, strategy_id, status);
+
+            ALTER TABLE equity_snapshots ADD COLUMN mode TEXT NOT NULL DEFAULT 'paper';
+            DROP INDEX equity_snapshots_time;
+            CREATE INDEX equity_snapshots_mode_time ON equity_snapshots (mode, time);
+
+            CREATE INDEX orders_mode_strategy ON orders (mode, strategy_id);
+
+            CREATE TABLE ledger_accounts (
+                mode TEXT PRIMARY KEY NOT NULL CHECK (mode IN ('paper', 'validate', 'live')),
+                quote_asset TEXT NOT NULL,
+                starting_balance TEXT NOT NULL,
+                holdings TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(holdings)),
+                created_at DATETIME NOT NULL
+            );
+
+            CREATE TABLE strategy_cooldowns (
+                mode TEXT NOT NULL,
+                strategy_id INTEGER NOT NULL REFERENCES strategies(id),
+                until DATETIME NOT NULL,
+                PRIMARY KEY (mode, strategy_id)
+            );
+
+            CREATE TABLE engine_state (
+                key TEXT PRIMARY KEY NOT NULL,
+                value TEXT NOT NULL,
+                updated_at DATETIME NOT NULL
+            );
+            """)
     }
 
     /// The cached `AssetPairs` answer (JSON as Kraken sent it), so pairs resolve while Kraken

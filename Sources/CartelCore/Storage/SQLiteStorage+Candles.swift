@@ -5,9 +5,9 @@ import GRDBSQLite
 extension SQLiteStorage {
     /// One prepared statement per call and values bound straight to SQLite: the collector
     /// writes up to 720 candles per OHLC answer, and this is its hot path.
-    public func upsertCandles(_ candles: [Candle]) async throws {
+    public func upsertCandles(_ candles: [Candle], closedBefore: Date?, at time: Date) async throws {
         guard !candles.isEmpty else { return }
-        let now = UTCTime.sqlite(Date())
+        let now = UTCTime.sqlite(time)
         try await pool.write { db in
             let connection = db.sqliteConnection
             var statement: OpaquePointer?
@@ -29,6 +29,7 @@ extension SQLiteStorage {
                 Self.bind(statement, 9, DecimalText.string(candle.volume))
                 sqlite3_bind_int64(statement, 10, Int64(candle.tradeCount))
                 Self.bind(statement, 11, now)
+                sqlite3_bind_int64(statement, 12, closedBefore.map { candle.openTime < $0 ? 1 : 0 } ?? 0)
                 let code = sqlite3_step(statement)
                 guard code == SQLITE_DONE else {
                     throw DatabaseError(resultCode: ResultCode(rawValue: code),
@@ -40,12 +41,13 @@ extension SQLiteStorage {
 
     static let upsertCandleSQL = """
         INSERT INTO candles
-            (pair, interval_minutes, open_time, open, high, low, close, vwap, volume, trade_count, updated_at)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            (pair, interval_minutes, open_time, open, high, low, close, vwap, volume, trade_count, updated_at, closed)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
         ON CONFLICT (pair, interval_minutes, open_time) DO UPDATE SET
             open = excluded.open, high = excluded.high, low = excluded.low,
             close = excluded.close, vwap = excluded.vwap, volume = excluded.volume,
-            trade_count = excluded.trade_count, updated_at = excluded.updated_at
+            trade_count = excluded.trade_count, updated_at = excluded.updated_at,
+            closed = MAX(candles.closed, excluded.closed)
         """
 
     private static let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
@@ -64,10 +66,19 @@ extension SQLiteStorage {
     }
 
     public func candles(pair: String, intervalMinutes: Int, after time: Date?) async throws -> [Candle] {
+        try await candles(pair: pair, intervalMinutes: intervalMinutes, after: time, closedOnly: false)
+    }
+
+    public func closedCandles(pair: String, intervalMinutes: Int, after time: Date?) async throws -> [Candle] {
+        try await candles(pair: pair, intervalMinutes: intervalMinutes, after: time, closedOnly: true)
+    }
+
+    func candles(pair: String, intervalMinutes: Int, after time: Date?, closedOnly: Bool) async throws -> [Candle] {
         try await pool.read { db in
             try Row.fetchAll(
                 db,
-                sql: "SELECT * FROM candles WHERE pair = ? AND interval_minutes = ? AND open_time > ? ORDER BY open_time",
+                sql: "SELECT * FROM candles WHERE pair = ? AND interval_minutes = ? AND open_time > ?"
+                    + (closedOnly ? " AND closed = 1" : "") + " ORDER BY open_time",
                 arguments: [pair, intervalMinutes, time.map(UTCTime.sqlite) ?? ""]
             ).map { row in
                 Candle(

@@ -22,25 +22,25 @@ extension SQLiteStorage: LedgerStorage {
         try await pool.read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM strategies ORDER BY id").map { row in
                 let text: String = row["parameters"]
-                guard let object = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any] else {
-                    throw StorageError(.corruptValue, "strategies.parameters of '\(row["name"] as String)' is not a JSON object")
-                }
-                var parameters: [String: Double] = [:]
-                for (key, value) in object {
-                    guard let number = value as? NSNumber, !(value is Bool) else {
-                        throw StorageError(.corruptValue, "strategies.parameters '\(key)' of '\(row["name"] as String)' is not a number")
-                    }
-                    parameters[key] = number.doubleValue
-                }
+                let name: String = row["name"]
                 return StrategyRecord(
-                    id: row["id"], name: row["name"], kind: row["kind"], pair: row["pair"], intervalMinutes: row["interval_minutes"],
-                    parameters: parameters, enabled: row["enabled"], updatedAt: row["updated_at"])
+                    id: row["id"], name: name, kind: row["kind"], pair: row["pair"], intervalMinutes: row["interval_minutes"],
+                    parameters: try Self.parameters(text, strategy: name), enabled: row["enabled"], updatedAt: row["updated_at"])
             }
         }
     }
 
+    /// A strategy's parameters: a JSON object of numbers (`{"fast":10,"stop_loss":1}`).
+    static func parameters(_ text: String, strategy name: String) throws -> [String: Double] {
+        do {
+            return try JSONDecoder().decode([String: Double].self, from: Data(text.utf8))
+        } catch {
+            throw StorageError(.corruptValue, "strategies.parameters of '\(name)' is not a JSON object of numbers: \(text)")
+        }
+    }
+
     public func recordSignal(
-        strategyID: Int64, pair: String, intervalMinutes: Int, candleTime: Date, signal: StrategySignal, price: Decimal
+        strategyID: Int64, pair: String, intervalMinutes: Int, candleTime: Date, signal: StrategySignal, price: Decimal, at time: Date
     ) async throws -> Int64 {
         try await pool.write { db in
             try db.execute(
@@ -49,27 +49,30 @@ extension SQLiteStorage: LedgerStorage {
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """,
                 arguments: [strategyID, pair, intervalMinutes, UTCTime.sqlite(candleTime), signal.action.rawValue, signal.reason,
-                            signal.confidence, DecimalText.string(price), UTCTime.sqlite(Date())])
+                            signal.confidence, DecimalText.string(price), UTCTime.sqlite(time)])
             return db.lastInsertedRowID
         }
     }
 
-    public func recordOrder(_ order: OrderRecord) async throws -> Int64 {
+    public func recordOrder(_ order: OrderRecord, at time: Date) async throws -> Int64 {
         try await pool.write { db in
             do {
                 try db.execute(
                     sql: """
-                        INSERT INTO orders (strategy_id, signal_id, client_order_id, exchange_order_id, userref, mode, pair, side,
+                        INSERT INTO orders (strategy_id, signal_id, client_order_id, exchange_order_id, mode, pair, side,
                             order_type, quantity, status, error, created_at, updated_at)
-                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'market', ?, ?, ?, ?, ?)
+                        VALUES (?, ?, ?, ?, ?, ?, ?, 'market', ?, ?, ?, ?, ?)
                         """,
-                    arguments: [order.strategyID, order.signalID, order.clientOrderID, order.exchangeOrderID, order.userref,
+                    arguments: [order.strategyID, order.signalID, order.clientOrderID, order.exchangeOrderID,
                                 order.mode.rawValue, order.pair, order.side.rawValue, DecimalText.string(order.quantity),
-                                order.status.rawValue, order.error, UTCTime.sqlite(order.createdAt), UTCTime.sqlite(order.createdAt)])
+                                order.status.rawValue, order.error, UTCTime.sqlite(order.createdAt), UTCTime.sqlite(time)])
             } catch let error as DatabaseError where error.extendedResultCode == .SQLITE_CONSTRAINT_UNIQUE {
                 throw StorageError(.duplicate, "an order with client id \(order.clientOrderID) exists already")
             }
-            return db.lastInsertedRowID
+            let id = db.lastInsertedRowID
+            guard id <= Int64(Int32.max) else { throw StorageError(.corruptValue, "order id \(id) no longer fits Kraken's 32-bit userref") }
+            try db.execute(sql: "UPDATE orders SET userref = id WHERE id = ?", arguments: [id])
+            return id
         }
     }
 
@@ -85,132 +88,208 @@ extension SQLiteStorage: LedgerStorage {
         }
     }
 
-    public func unfinishedOrders() async throws -> [OrderRecord] {
-        try await pool.read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM orders WHERE status IN ('submitting', 'open') ORDER BY id").map(Self.order)
-        }
-    }
-
-    public func recordFill(_ fill: LedgerFill, position: Position?, closedTrade: ClosedTrade?, orderFilled: Bool) async throws {
-        try await pool.write { db in
-            let time = UTCTime.sqlite(fill.fill.time)
-            try db.execute(
-                sql: "INSERT INTO fills (order_id, exchange_trade_id, time, quantity, price, fee) VALUES (?, ?, ?, ?, ?, ?)",
-                arguments: [fill.orderID, fill.fill.tradeID, time, DecimalText.string(fill.fill.quantity),
-                            DecimalText.string(fill.fill.price), DecimalText.string(fill.fill.fee)])
-            // The order's totals are recomputed from its fills, exactly (TEXT decimals summed in Swift).
-            let rows = try Row.fetchAll(db, sql: "SELECT quantity, price, fee FROM fills WHERE order_id = ?", arguments: [fill.orderID])
-            var quantity = Decimal(0), notional = Decimal(0), fee = Decimal(0)
-            for row in rows {
-                let q = try DecimalText.decimal(row["quantity"], column: "fills.quantity")
-                quantity += q
-                notional += q * (try DecimalText.decimal(row["price"], column: "fills.price"))
-                fee += try DecimalText.decimal(row["fee"], column: "fills.fee")
-            }
-            try db.execute(
-                sql: """
-                    UPDATE orders SET filled_quantity = ?, average_price = ?, fee = ?, status = ?, updated_at = ? WHERE id = ?
-                    """,
-                arguments: [DecimalText.string(quantity), DecimalText.string((notional / quantity).rounded(16, .plain)),
-                            DecimalText.string(fee), orderFilled ? OrderRecord.Status.filled.rawValue : OrderRecord.Status.open.rawValue,
-                            time, fill.orderID])
-            guard db.changesCount == 1 else { throw StorageError(.corruptValue, "fill for unknown order \(fill.orderID)") }
-
-            if fill.side == .buy {
-                let open = try Int64.fetchOne(
-                    db, sql: "SELECT id FROM trades WHERE strategy_id = ? AND status = 'open'", arguments: [fill.strategyID])
-                if open == nil {
-                    try db.execute(
-                        sql: """
-                            INSERT INTO trades (strategy_id, pair, status, quantity, entry_order_id, entry_time, entry_price, entry_fee)
-                            VALUES (?, ?, 'open', ?, ?, ?, ?, ?)
-                            """,
-                        arguments: [fill.strategyID, fill.pair, DecimalText.string(fill.fill.quantity), fill.orderID, time,
-                                    DecimalText.string(fill.fill.price), DecimalText.string(fill.fill.fee)])
-                } else if let position {
-                    try db.execute(
-                        sql: "UPDATE trades SET quantity = ?, entry_price = ?, entry_fee = ? WHERE id = ?",
-                        arguments: [DecimalText.string(position.quantity), DecimalText.string(position.averagePrice.rounded(16, .plain)),
-                                    DecimalText.string(position.entryFees), open])
-                }
-            } else if let closedTrade, position == nil {
-                try db.execute(
-                    sql: """
-                        UPDATE trades SET status = 'closed', exit_order_id = ?, exit_time = ?, exit_price = ?, exit_fee = ?,
-                            realized_pnl = ?, exit_reason = ?
-                        WHERE strategy_id = ? AND status = 'open'
-                        """,
-                    arguments: [fill.orderID, time, DecimalText.string(closedTrade.exitPrice), DecimalText.string(closedTrade.exitFee),
-                                DecimalText.string(closedTrade.netPnL), closedTrade.exitReason, fill.strategyID])
-            }
-
-            if let position {
-                try db.execute(
-                    sql: """
-                        INSERT INTO positions (strategy_id, pair, quantity, average_price, opened_at, updated_at)
-                        VALUES (?, ?, ?, ?, ?, ?)
-                        ON CONFLICT (strategy_id, pair) DO UPDATE SET
-                            quantity = excluded.quantity, average_price = excluded.average_price, updated_at = excluded.updated_at
-                        """,
-                    arguments: [fill.strategyID, fill.pair, DecimalText.string(position.quantity),
-                                DecimalText.string(position.averagePrice.rounded(16, .plain)), UTCTime.sqlite(position.openedAt), time])
-            } else {
-                try db.execute(sql: "DELETE FROM positions WHERE strategy_id = ? AND pair = ?", arguments: [fill.strategyID, fill.pair])
-            }
-        }
-    }
-
-    public func ledgerFills() async throws -> [LedgerFill] {
+    public func unfinishedOrders(mode: TradingMode) async throws -> [OrderRecord] {
         try await pool.read { db in
             try Row.fetchAll(
                 db,
                 sql: """
-                    SELECT f.order_id, f.exchange_trade_id, f.time, f.quantity, f.price, f.fee, o.strategy_id, o.pair, o.side,
+                    SELECT o.*, s.reason AS signal_reason FROM orders o LEFT JOIN signals s ON s.id = o.signal_id
+                    WHERE o.status IN ('submitting', 'open', 'unknown') AND o.mode = ? ORDER BY o.id
+                    """,
+                arguments: [mode.rawValue]
+            ).map(Self.order)
+        }
+    }
+
+    public func recordFill(_ fill: LedgerFill, position: Position?, levels: ExitLevels, closedTrade: ClosedTrade?, orderFilled: Bool) async throws {
+        try await pool.write { db in
+            guard let mode = try String.fetchOne(db, sql: "SELECT mode FROM orders WHERE id = ?", arguments: [fill.orderID]) else {
+                throw StorageError(.corruptValue, "fill for unknown order \(fill.orderID)")
+            }
+            let time = UTCTime.sqlite(fill.fill.time)
+            let exact = fill.fill.cost == fill.fill.quantity * fill.fill.price
+            try db.execute(
+                sql: "INSERT INTO fills (order_id, exchange_trade_id, time, quantity, price, fee, cost) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                arguments: [fill.orderID, fill.fill.tradeID, time, DecimalText.string(fill.fill.quantity),
+                            DecimalText.string(fill.fill.price), DecimalText.string(fill.fill.fee),
+                            exact ? nil : DecimalText.string(fill.fill.cost)])
+            try Self.updateOrderTotals(db, orderID: fill.orderID, filled: orderFilled, time: time)
+            try Self.updateTrade(db, mode: mode, fill: fill, position: position, closedTrade: closedTrade, time: time)
+            if let position {
+                try db.execute(
+                    sql: """
+                        INSERT INTO positions (mode, strategy_id, pair, quantity, average_price, stop_loss, take_profit, opened_at, updated_at)
+                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                        ON CONFLICT (mode, strategy_id, pair) DO UPDATE SET
+                            quantity = excluded.quantity, average_price = excluded.average_price, stop_loss = excluded.stop_loss,
+                            take_profit = excluded.take_profit, updated_at = excluded.updated_at
+                        """,
+                    arguments: [mode, fill.strategyID, fill.pair, DecimalText.string(position.quantity),
+                                DecimalText.string(position.averagePrice.rounded(16, .plain)), levels.stopLoss.map(DecimalText.string),
+                                levels.takeProfit.map(DecimalText.string), UTCTime.sqlite(position.openedAt), time])
+            } else {
+                try db.execute(
+                    sql: "DELETE FROM positions WHERE mode = ? AND strategy_id = ? AND pair = ?", arguments: [mode, fill.strategyID, fill.pair])
+            }
+        }
+    }
+
+    /// The order's totals, recomputed from its fills exactly (TEXT decimals summed in Swift).
+    static func updateOrderTotals(_ db: Database, orderID: Int64, filled: Bool, time: String) throws {
+        let rows = try Row.fetchAll(db, sql: "SELECT quantity, price, fee, cost FROM fills WHERE order_id = ?", arguments: [orderID])
+        var quantity = Decimal(0), notional = Decimal(0), fee = Decimal(0)
+        for row in rows {
+            let q = try DecimalText.decimal(row["quantity"], column: "fills.quantity")
+            quantity += q
+            let cost: String? = row["cost"]
+            notional += try cost.map { try DecimalText.decimal($0, column: "fills.cost") }
+                ?? q * DecimalText.decimal(row["price"], column: "fills.price")
+            fee += try DecimalText.decimal(row["fee"], column: "fills.fee")
+        }
+        try db.execute(
+            sql: "UPDATE orders SET filled_quantity = ?, average_price = ?, fee = ?, status = ?, updated_at = ? WHERE id = ?",
+            arguments: [DecimalText.string(quantity), DecimalText.string((notional / quantity).rounded(16, .plain)),
+                        DecimalText.string(fee), filled ? OrderRecord.Status.filled.rawValue : OrderRecord.Status.open.rawValue,
+                        time, orderID])
+    }
+
+    /// The strategy's open trade in `mode`: a buy opens it or adds to it (quantity, average entry
+    /// price, entry fees); each sell adds its piece (exit quantity, average exit price, exit fees,
+    /// net P&L); the sell that empties the position closes it.
+    static func updateTrade(_ db: Database, mode: String, fill: LedgerFill, position: Position?, closedTrade: ClosedTrade?, time: String) throws {
+        let open = try Row.fetchOne(
+            db, sql: "SELECT * FROM trades WHERE mode = ? AND strategy_id = ? AND status = 'open' ORDER BY id DESC LIMIT 1",
+            arguments: [mode, fill.strategyID])
+        func decimal(_ column: String) throws -> Decimal {
+            guard let open else { return 0 }
+            let text: String? = open[column]
+            return try text.map { try DecimalText.decimal($0, column: "trades.\(column)") } ?? 0
+        }
+        let piece = fill.fill
+        if fill.side == .buy {
+            guard let open else {
+                try db.execute(
+                    sql: """
+                        INSERT INTO trades (mode, strategy_id, pair, status, quantity, entry_order_id, entry_time, entry_price, entry_fee)
+                        VALUES (?, ?, ?, 'open', ?, ?, ?, ?, ?)
+                        """,
+                    arguments: [mode, fill.strategyID, fill.pair, DecimalText.string(piece.quantity), fill.orderID, time,
+                                DecimalText.string((piece.cost / piece.quantity).rounded(16, .plain)), DecimalText.string(piece.fee)])
+                return
+            }
+            let quantity = try decimal("quantity"), entryPrice = try decimal("entry_price")
+            let total = quantity + piece.quantity
+            try db.execute(
+                sql: "UPDATE trades SET quantity = ?, entry_price = ?, entry_fee = ? WHERE id = ?",
+                arguments: [DecimalText.string(total), DecimalText.string(((entryPrice * quantity + piece.cost) / total).rounded(16, .plain)),
+                            DecimalText.string(try decimal("entry_fee") + piece.fee), open["id"] as Int64])
+            return
+        }
+        guard let closedTrade else { return }
+        guard let open else {
+            // A sell with no open trade (only an exchange fill the ledger had to book anyway).
+            try db.execute(
+                sql: """
+                    INSERT INTO trades (mode, strategy_id, pair, status, quantity, entry_time, entry_price, entry_fee, exit_quantity,
+                        exit_order_id, exit_time, exit_price, exit_fee, realized_pnl, exit_reason)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, '0', ?, ?, ?, ?, ?, ?, ?)
+                    """,
+                arguments: [mode, fill.strategyID, fill.pair, position == nil ? "closed" : "open", DecimalText.string(piece.quantity), time,
+                            DecimalText.string(closedTrade.entryPrice.rounded(16, .plain)), DecimalText.string(piece.quantity), fill.orderID,
+                            time, DecimalText.string(piece.price), DecimalText.string(piece.fee), DecimalText.string(closedTrade.netPnL),
+                            closedTrade.exitReason])
+            return
+        }
+        let soldBefore = try decimal("exit_quantity"), exitPriceBefore = try decimal("exit_price")
+        let sold = soldBefore + piece.quantity
+        try db.execute(
+            sql: """
+                UPDATE trades SET status = ?, exit_quantity = ?, exit_order_id = ?, exit_time = ?, exit_price = ?, exit_fee = ?,
+                    realized_pnl = ?, exit_reason = ?
+                WHERE id = ?
+                """,
+            arguments: [position == nil ? "closed" : "open", DecimalText.string(sold), fill.orderID, time,
+                        DecimalText.string(((exitPriceBefore * soldBefore + piece.cost) / sold).rounded(16, .plain)),
+                        DecimalText.string(try decimal("exit_fee") + piece.fee),
+                        DecimalText.string(try decimal("realized_pnl") + closedTrade.netPnL), closedTrade.exitReason,
+                        open["id"] as Int64])
+    }
+
+    public func ledgerFills(mode: TradingMode) async throws -> [LedgerFill] {
+        try await pool.read { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT f.order_id, f.exchange_trade_id, f.time, f.quantity, f.price, f.fee, f.cost, o.strategy_id, o.pair, o.side,
                         COALESCE(s.reason, '') AS reason
                     FROM fills f JOIN orders o ON o.id = f.order_id LEFT JOIN signals s ON s.id = o.signal_id
+                    WHERE o.mode = ?
                     ORDER BY f.id
-                    """
+                    """,
+                arguments: [mode.rawValue]
             ).map { row in
                 let sideText: String = row["side"]
                 guard let side = OrderSide(rawValue: sideText) else {
                     throw StorageError(.corruptValue, "orders.side '\(sideText)' is not buy/sell")
                 }
+                let cost: String? = row["cost"]
                 return LedgerFill(
                     orderID: row["order_id"], strategyID: row["strategy_id"], pair: row["pair"], side: side,
                     fill: Fill(
                         quantity: try DecimalText.decimal(row["quantity"], column: "fills.quantity"),
                         price: try DecimalText.decimal(row["price"], column: "fills.price"),
-                        fee: try DecimalText.decimal(row["fee"], column: "fills.fee"), time: row["time"], tradeID: row["exchange_trade_id"]),
+                        fee: try DecimalText.decimal(row["fee"], column: "fills.fee"), time: row["time"], tradeID: row["exchange_trade_id"],
+                        cost: try cost.map { try DecimalText.decimal($0, column: "fills.cost") }),
                     reason: row["reason"])
             }
         }
     }
 
-    public func recordEquity(_ snapshot: EquitySnapshot) async throws {
+    public func positionLevels(mode: TradingMode) async throws -> [Int64: ExitLevels] {
+        try await pool.read { db in
+            var levels: [Int64: ExitLevels] = [:]
+            for row in try Row.fetchAll(
+                db, sql: "SELECT strategy_id, stop_loss, take_profit FROM positions WHERE mode = ?", arguments: [mode.rawValue])
+            {
+                let stop: String? = row["stop_loss"], target: String? = row["take_profit"]
+                levels[row["strategy_id"]] = ExitLevels(
+                    stopLoss: try stop.map { try DecimalText.decimal($0, column: "positions.stop_loss") },
+                    takeProfit: try target.map { try DecimalText.decimal($0, column: "positions.take_profit") })
+            }
+            return levels
+        }
+    }
+
+    public func recordEquity(_ snapshot: EquitySnapshot, mode: TradingMode) async throws {
         try await pool.write { db in
             try db.execute(
                 sql: """
-                    INSERT INTO equity_snapshots (time, cash, positions_value, equity, realized_pnl, unrealized_pnl, fees)
-                    VALUES (?, ?, ?, ?, ?, ?, ?)
+                    INSERT INTO equity_snapshots (mode, time, cash, positions_value, equity, realized_pnl, unrealized_pnl, fees)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
                     """,
-                arguments: [UTCTime.sqlite(snapshot.time), DecimalText.string(snapshot.cash), DecimalText.string(snapshot.positionsValue),
-                            DecimalText.string(snapshot.equity), DecimalText.string(snapshot.realisedPnL),
-                            DecimalText.string(snapshot.unrealisedPnL), DecimalText.string(snapshot.fees)])
+                arguments: [mode.rawValue, UTCTime.sqlite(snapshot.time), DecimalText.string(snapshot.cash),
+                            DecimalText.string(snapshot.positionsValue), DecimalText.string(snapshot.equity),
+                            DecimalText.string(snapshot.realisedPnL), DecimalText.string(snapshot.unrealisedPnL),
+                            DecimalText.string(snapshot.fees)])
         }
     }
 
-    public func peakEquity() async throws -> Decimal? {
+    public func peakEquity(mode: TradingMode) async throws -> Decimal? {
         try await pool.read { db in
             // SQLite narrows it down as REAL (one row per candle adds up); the exact maximum of
             // the few top candidates is taken in Decimal.
-            try String.fetchAll(db, sql: "SELECT equity FROM equity_snapshots ORDER BY CAST(equity AS REAL) DESC LIMIT 16")
-                .map { try DecimalText.decimal($0, column: "equity_snapshots.equity") }.max()
+            try String.fetchAll(
+                db, sql: "SELECT equity FROM equity_snapshots WHERE mode = ? ORDER BY CAST(equity AS REAL) DESC LIMIT 16",
+                arguments: [mode.rawValue]
+            ).map { try DecimalText.decimal($0, column: "equity_snapshots.equity") }.max()
         }
     }
 
-    public func closedTrades() async throws -> [(strategyID: Int64, trade: ClosedTrade)] {
+    public func closedTrades(mode: TradingMode) async throws -> [(strategyID: Int64, trade: ClosedTrade)] {
         try await pool.read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM trades WHERE status = 'closed' ORDER BY exit_time, id").map { row in
+            try Row.fetchAll(
+                db, sql: "SELECT * FROM trades WHERE status = 'closed' AND mode = ? ORDER BY exit_time, id", arguments: [mode.rawValue]
+            ).map { row in
                 func decimal(_ column: String) throws -> Decimal { try DecimalText.decimal(row[column], column: "trades.\(column)") }
                 let quantity = try decimal("quantity"), entry = try decimal("entry_price"), exit = try decimal("exit_price")
                 let id: Int64 = row["strategy_id"]
@@ -219,6 +298,72 @@ extension SQLiteStorage: LedgerStorage {
                     entryFee: try decimal("entry_fee"), exitTime: row["exit_time"], exitPrice: exit, exitFee: try decimal("exit_fee"),
                     grossPnL: (exit - entry) * quantity, netPnL: try decimal("realized_pnl"), exitReason: row["exit_reason"] ?? ""))
             }
+        }
+    }
+
+    public func ledgerAccount(mode: TradingMode) async throws -> LedgerAccount? {
+        try await pool.read { db in
+            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM ledger_accounts WHERE mode = ?", arguments: [mode.rawValue]) else {
+                return nil
+            }
+            let holdings = try JSONDecoder().decode([String: String].self, from: Data((row["holdings"] as String).utf8))
+            return LedgerAccount(
+                mode: mode, quoteAsset: row["quote_asset"],
+                startingBalance: try DecimalText.decimal(row["starting_balance"], column: "ledger_accounts.starting_balance"),
+                holdings: try holdings.mapValues { try DecimalText.decimal($0, column: "ledger_accounts.holdings") },
+                createdAt: row["created_at"])
+        }
+    }
+
+    public func saveLedgerAccount(_ account: LedgerAccount) async throws {
+        let holdings = String(
+            decoding: try JSONEncoder.sorted.encode(account.holdings.mapValues(DecimalText.string)), as: UTF8.self)
+        try await pool.write { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO ledger_accounts (mode, quote_asset, starting_balance, holdings, created_at) VALUES (?, ?, ?, ?, ?)
+                    ON CONFLICT (mode) DO NOTHING
+                    """,
+                arguments: [account.mode.rawValue, account.quoteAsset, DecimalText.string(account.startingBalance), holdings,
+                            UTCTime.sqlite(account.createdAt)])
+        }
+    }
+
+    public func cooldowns(mode: TradingMode) async throws -> [Int64: Date] {
+        try await pool.read { db in
+            var result: [Int64: Date] = [:]
+            for row in try Row.fetchAll(
+                db, sql: "SELECT strategy_id, until FROM strategy_cooldowns WHERE mode = ?", arguments: [mode.rawValue])
+            {
+                result[row["strategy_id"]] = row["until"]
+            }
+            return result
+        }
+    }
+
+    public func saveCooldown(mode: TradingMode, strategyID: Int64, until: Date) async throws {
+        try await pool.write { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO strategy_cooldowns (mode, strategy_id, until) VALUES (?, ?, ?)
+                    ON CONFLICT (mode, strategy_id) DO UPDATE SET until = MAX(until, excluded.until)
+                    """,
+                arguments: [mode.rawValue, strategyID, UTCTime.sqlite(until)])
+        }
+    }
+
+    public func engineState(_ key: String) async throws -> String? {
+        try await pool.read { db in try String.fetchOne(db, sql: "SELECT value FROM engine_state WHERE key = ?", arguments: [key]) }
+    }
+
+    public func setEngineState(_ key: String, _ value: String, at time: Date) async throws {
+        try await pool.write { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO engine_state (key, value, updated_at) VALUES (?, ?, ?)
+                    ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at
+                    """,
+                arguments: [key, value, UTCTime.sqlite(time)])
         }
     }
 
@@ -233,10 +378,20 @@ extension SQLiteStorage: LedgerStorage {
             id: row["id"], strategyID: row["strategy_id"], signalID: row["signal_id"], clientOrderID: row["client_order_id"],
             exchangeOrderID: row["exchange_order_id"], userref: Int32(truncatingIfNeeded: (row["userref"] as Int64?) ?? 0), mode: mode,
             pair: row["pair"], side: side, quantity: try DecimalText.decimal(row["quantity"], column: "orders.quantity"), status: status,
-            error: row["error"], createdAt: row["created_at"])
+            error: row["error"], createdAt: row["created_at"], updatedAt: row["updated_at"],
+            reason: row.hasColumn("signal_reason") ? row["signal_reason"] : nil)
     }
 
     static func json(_ parameters: [String: Double]) throws -> String {
-        String(decoding: try JSONSerialization.data(withJSONObject: parameters, options: [.sortedKeys]), as: UTF8.self)
+        String(decoding: try JSONEncoder.sorted.encode(parameters), as: UTF8.self)
+    }
+}
+
+extension JSONEncoder {
+    /// Keys sorted, so stored JSON is stable.
+    static var sorted: JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return encoder
     }
 }

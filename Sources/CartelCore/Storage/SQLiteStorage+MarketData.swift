@@ -95,14 +95,14 @@ extension SQLiteStorage {
     }
 
     /// Replaces the cached `AssetPairs` answer.
-    public func saveAssetPairs(_ json: Data) async throws {
+    public func saveAssetPairs(_ json: Data, at time: Date) async throws {
         try await pool.write { db in
             try db.execute(
                 sql: """
                     INSERT INTO kraken_asset_pairs (id, body, updated_at) VALUES (1, ?, ?)
                     ON CONFLICT (id) DO UPDATE SET body = excluded.body, updated_at = excluded.updated_at
                     """,
-                arguments: [String(decoding: json, as: UTF8.self), UTCTime.sqlite(Date())])
+                arguments: [String(decoding: json, as: UTF8.self), UTCTime.sqlite(time)])
         }
     }
 
@@ -114,21 +114,23 @@ extension SQLiteStorage {
 }
 
 extension SQLiteStorage: KrakenNonceStore {
-    public func loadNonce() async throws -> UInt64 {
-        try await pool.read { db in
-            try String.fetchOne(db, sql: "SELECT value FROM kraken_nonce WHERE id = 1").flatMap(UInt64.init) ?? 0
+    /// One counter for every process on this database: the increment and the read happen in
+    /// one write transaction, so two processes never get the same nonce.
+    public func reserveNonce(atLeast floor: UInt64) async throws -> UInt64 {
+        try await pool.write { db in
+            let stored = try String.fetchOne(db, sql: "SELECT value FROM kraken_nonce WHERE id = 1").flatMap(UInt64.init) ?? 0
+            let next = max(stored + 1, floor)
+            try db.execute(
+                sql: "INSERT INTO kraken_nonce (id, value) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET value = excluded.value",
+                arguments: ["\(next)"])
+            return next
         }
     }
 
-    public func saveNonce(_ nonce: UInt64) async throws {
-        try await pool.write { db in
-            try db.execute(
-                sql: """
-                    INSERT INTO kraken_nonce (id, value) VALUES (1, ?)
-                    ON CONFLICT (id) DO UPDATE SET value = excluded.value
-                    WHERE CAST(excluded.value AS INTEGER) > CAST(kraken_nonce.value AS INTEGER)
-                    """,
-                arguments: ["\(nonce)"])
+    /// The highest nonce handed out so far (0 when none).
+    public func lastNonce() async throws -> UInt64 {
+        try await pool.read { db in
+            try String.fetchOne(db, sql: "SELECT value FROM kraken_nonce WHERE id = 1").flatMap(UInt64.init) ?? 0
         }
     }
 }

@@ -82,6 +82,14 @@ public final class SQLiteStorage: Storage {
         }
     }
 
+    /// Makes this process the only trading engine on this database, for as long as the returned
+    /// lock lives (an exclusive `flock` on `PATH.trading-engine.lock`; the kernel releases it
+    /// when the process dies, however it dies). Two engines on one database would trade the
+    /// same ledger twice and race each other's Kraken nonces.
+    public func lockTradingEngine(pid: Int32 = getpid()) throws -> ProcessLock {
+        try ProcessLock(path: path + ".trading-engine.lock", pid: pid, holder: "trading-engine")
+    }
+
     static func withFileLock<T>(_ lockPath: String, _ body: () throws -> T) throws -> T {
         let fd = open(lockPath, O_CREAT | O_RDWR | O_CLOEXEC, 0o644)
         guard fd >= 0 else {
@@ -95,5 +103,35 @@ public final class SQLiteStorage: Storage {
         }
         defer { flock(fd, LOCK_UN) }
         return try body()
+    }
+}
+
+/// An exclusive lock held by this process until it is released or the process ends.
+public final class ProcessLock: Sendable {
+    let fd: Int32
+
+    /// Takes the lock at `path` without waiting; the file records `pid` so that a refused process
+    /// can say who holds it.
+    init(path: String, pid: Int32, holder: String) throws {
+        let fd = open(path, O_CREAT | O_RDWR | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw StorageError(.unavailable, "cannot create lock file \(path): errno \(errno)") }
+        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
+            let code = errno
+            var buffer = [UInt8](repeating: 0, count: 32)
+            let count = pread(fd, &buffer, buffer.count, 0)
+            close(fd)
+            guard code == EWOULDBLOCK else { throw StorageError(.unavailable, "cannot lock \(path): errno \(code)") }
+            let owner = count > 0 ? String(decoding: buffer.prefix(count), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines) : "?"
+            throw StorageError(.locked, "another \(holder) (pid \(owner)) is already running on this database; stop it first (\(path))")
+        }
+        let text = Array("\(pid)\n".utf8)
+        _ = ftruncate(fd, 0)
+        _ = pwrite(fd, text, text.count, 0)
+        self.fd = fd
+    }
+
+    deinit {
+        flock(fd, LOCK_UN)
+        close(fd)
     }
 }

@@ -7,6 +7,8 @@ public struct StorageError: Error, CustomStringConvertible {
         case corruptValue
         /// The row exists already (an order with this client order id).
         case duplicate
+        /// Another process holds the lock this one needs (a second trading engine).
+        case locked
     }
 
     public var kind: Kind

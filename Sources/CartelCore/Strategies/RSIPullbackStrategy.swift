@@ -35,7 +35,10 @@ public struct RSIPullbackStrategy: Strategy {
         volumeSlow = VolumeAverage(period: Int(parameters["volume_slow"]!))
     }
 
-    public static let orderedParameters = [("lower", "lower_threshold"), ("upper_threshold", "upper"), ("volume_fast", "volume_slow")]
+    public static let orderedParameters = [
+        ("lower", "lower_threshold"), ("upper_threshold", "upper"), ("wide_lower", "lower_threshold"), ("upper_threshold", "wide_upper"),
+        ("volume_fast", "volume_slow"),
+    ]
 
     public mutating func onCandle(_ candle: StrategyCandle) -> StrategySignal {
         let value = rsi.update(candle.close)

@@ -88,7 +88,7 @@ struct BacktestRun<S: Strategy> {
         self.strategy = strategy
         config = configuration
         ledger = PortfolioLedger(startingBalance: configuration.startingBalance)
-        risk = RiskManager(settings: configuration.risk, costMargin: configuration.paper.costMargin)
+        risk = RiskManager(settings: configuration.risk, execution: configuration.paper)
         atr = configuration.exits.usesATR ? ATR(period: configuration.exits.atrPeriod) : nil
         cash = configuration.startingBalance.doubleValue
     }
@@ -128,6 +128,10 @@ struct BacktestRun<S: Strategy> {
             return
         }
         let key = config.strategyKey
+        guard RiskManager.levelsAvailable(rules: config.exits, atr: latestATR) else {
+            refuse("the ATR-based exit cannot be placed yet: ATR(\(config.exits.atrPeriod)) is still warming up")
+            return
+        }
         let decision = risk.decideEntry(
             strategyKey: key, price: open, equity: ledger.cash, cash: ledger.cash, openPositions: ledger.positions.count,
             holdsPosition: ledger.positions[key] != nil, lot: config.lot, now: candle.time)

@@ -1,6 +1,7 @@
 import Foundation
 
-/// What a broker did with an order.
+/// What a broker did with an order. Every placement ends in exactly one of these; none is
+/// ever retried by the engine (an order whose fate is unknown is looked up, never sent again).
 public enum BrokerOutcome: Sendable, Equatable {
     /// Executed at once (paper).
     case filled(Fill)
@@ -8,8 +9,11 @@ public enum BrokerOutcome: Sendable, Equatable {
     case accepted(exchangeOrderID: String)
     /// Checked by the exchange (`validate=true`); nothing executed.
     case validated(description: String)
-    /// Refused; the reason is for the log and the order row.
+    /// Certainly not placed; the reason is for the log and the order row.
     case rejected(String)
+    /// The request may or may not have reached the exchange (a timeout, a 5xx, a dropped
+    /// connection): the order stays open and is looked up by its `userref`.
+    case unknown(String)
 }
 
 /// What the exchange says about an order it accepted earlier.
@@ -22,6 +26,17 @@ public enum OrderUpdate: Sendable, Equatable {
     case open
 }
 
+/// An order found on the exchange by its `userref`.
+public struct FoundOrder: Sendable, Equatable {
+    public var exchangeOrderID: String
+    public var update: OrderUpdate
+
+    public init(exchangeOrderID: String, update: OrderUpdate) {
+        self.exchangeOrderID = exchangeOrderID
+        self.update = update
+    }
+}
+
 /// Executes market orders. The engine never retries a placement: an order whose fate is unknown
 /// is reconciled, not sent again.
 public protocol Broker: Sendable {
@@ -29,11 +44,18 @@ public protocol Broker: Sendable {
     func execute(_ order: OrderRequest, lot: LotRules) async throws -> BrokerOutcome
     /// The state of accepted orders, by their exchange ids.
     func reconcile(_ exchangeOrderIDs: [String]) async throws -> [String: OrderUpdate]
+    /// The exchange's order with this `userref`, open or closed, if it has one.
+    func find(userref: Int32) async throws -> FoundOrder?
+    /// The account's balances by asset code (`ZUSD`, `XXBT`), or nil when the broker has no
+    /// account of its own (paper).
+    func balances() async throws -> [String: Decimal]?
 }
 
 extension Broker {
     /// Brokers that fill at once have nothing to reconcile.
     public func reconcile(_ exchangeOrderIDs: [String]) async throws -> [String: OrderUpdate] { [:] }
+    public func find(userref: Int32) async throws -> FoundOrder? { nil }
+    public func balances() async throws -> [String: Decimal]? { nil }
 }
 
 /// The default broker (`TRADING_MODE=paper`): fills every market order at once at the engine's

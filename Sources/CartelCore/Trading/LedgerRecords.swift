@@ -80,13 +80,22 @@ public struct OrderRecord: Sendable, Equatable {
         case submitting
         /// Accepted by the exchange, not (fully) filled yet.
         case open
+        /// Sent, but the answer was lost (timeout, 5xx): Kraken may or may not have it. Looked
+        /// up by `userref` until found (then `open`/`filled`) or known never placed (`abandoned`).
+        case unknown
         case filled
         /// Refused by the risk rules, the ledger or the exchange.
         case rejected
+        /// Accepted by the exchange, then canceled or expired with nothing executed.
+        case canceled
         /// Checked by Kraken with `validate=true`; nothing executed.
         case validated
-        /// Given up: never reached the exchange (found `submitting` after a paper-mode restart).
+        /// Given up: never reached the exchange (found `submitting` after a paper-mode restart,
+        /// or an order of unknown outcome that Kraken does not have).
         case abandoned
+
+        /// Still in flight: its strategy places nothing else until it ends.
+        public var isUnfinished: Bool { self == .submitting || self == .open || self == .unknown }
     }
 
     public var id: Int64
@@ -94,6 +103,7 @@ public struct OrderRecord: Sendable, Equatable {
     public var signalID: Int64?
     public var clientOrderID: String
     public var exchangeOrderID: String?
+    /// Kraken's `userref`: the order's own id (assigned by storage when the order is recorded).
     public var userref: Int32
     public var mode: TradingMode
     public var pair: String
@@ -101,12 +111,19 @@ public struct OrderRecord: Sendable, Equatable {
     public var quantity: Decimal
     public var status: Status
     public var error: String?
+    /// The time the order belongs to (the candle's close, or the ticker's time).
     public var createdAt: Date
+    /// When the order row last changed (wall time).
+    public var updatedAt: Date
+    /// Why it was placed (its signal's reason: `sma cross up`, `stop-loss`), for the trade it closes.
+    public var reason: String?
 
     public init(
-        id: Int64 = 0, strategyID: Int64, signalID: Int64?, clientOrderID: String, exchangeOrderID: String? = nil, userref: Int32,
-        mode: TradingMode, pair: String, side: OrderSide, quantity: Decimal, status: Status, error: String? = nil, createdAt: Date
+        id: Int64 = 0, strategyID: Int64, signalID: Int64?, clientOrderID: String, exchangeOrderID: String? = nil, userref: Int32 = 0,
+        mode: TradingMode, pair: String, side: OrderSide, quantity: Decimal, status: Status, error: String? = nil, createdAt: Date,
+        updatedAt: Date? = nil, reason: String? = nil
     ) {
+        self.reason = reason
         self.id = id
         self.strategyID = strategyID
         self.signalID = signalID
@@ -120,6 +137,7 @@ public struct OrderRecord: Sendable, Equatable {
         self.status = status
         self.error = error
         self.createdAt = createdAt
+        self.updatedAt = updatedAt ?? createdAt
     }
 }
 
@@ -162,31 +180,70 @@ public struct EquitySnapshot: Sendable, Equatable {
     }
 }
 
+/// What a mode's ledger started from: the paper balance, or (validate, live) the Kraken
+/// account's balances when the engine first ran in that mode.
+public struct LedgerAccount: Sendable, Equatable {
+    public var mode: TradingMode
+    /// The asset the ledger's cash is in (`ZUSD`; `PAPER` on paper).
+    public var quoteAsset: String
+    public var startingBalance: Decimal
+    /// Every other asset the account held at the start (the trader's own, not the engine's).
+    public var holdings: [String: Decimal]
+    public var createdAt: Date
+
+    public init(mode: TradingMode, quoteAsset: String, startingBalance: Decimal, holdings: [String: Decimal] = [:], createdAt: Date) {
+        self.mode = mode
+        self.quoteAsset = quoteAsset
+        self.startingBalance = startingBalance
+        self.holdings = holdings
+        self.createdAt = createdAt
+    }
+}
+
 /// What the trading engine persists: strategies, signals, orders, fills, trades, positions and
 /// equity. Every fill is written in one transaction with the order, trade and position rows it
-/// changes, so a crash leaves either all of it or none.
+/// changes, so a crash leaves either all of it or none. Each trading mode (paper, validate,
+/// live) keeps its own ledger: fills, positions, trades, equity and cooldowns are read per mode
+/// (a fill's mode is its order's).
 public protocol LedgerStorage: Sendable {
     /// Inserts `specs` when the `strategies` table is empty; returns how many were inserted.
     func seedStrategies(_ specs: [StrategySpec], at time: Date) async throws -> Int
     func strategies() async throws -> [StrategyRecord]
 
     /// Stores an enter or exit signal; returns its id.
-    func recordSignal(strategyID: Int64, pair: String, intervalMinutes: Int, candleTime: Date, signal: StrategySignal, price: Decimal) async throws -> Int64
-    /// Stores an order (usually `submitting`, before the broker is asked); returns its id.
-    func recordOrder(_ order: OrderRecord) async throws -> Int64
+    func recordSignal(
+        strategyID: Int64, pair: String, intervalMinutes: Int, candleTime: Date, signal: StrategySignal, price: Decimal, at time: Date
+    ) async throws -> Int64
+    /// Stores an order (usually `submitting`, before the broker is asked) and gives it its
+    /// `userref` (its id); returns the id. A client order id stored before throws
+    /// ``StorageError`` `.duplicate`.
+    func recordOrder(_ order: OrderRecord, at time: Date) async throws -> Int64
     /// Changes an order's status (and exchange id or error).
     func updateOrder(id: Int64, status: OrderRecord.Status, exchangeOrderID: String?, error: String?, at time: Date) async throws
-    /// Orders still `submitting` or `open`, oldest first.
-    func unfinishedOrders() async throws -> [OrderRecord]
+    /// Orders of `mode` still `submitting`, `open` or `unknown`, oldest first.
+    func unfinishedOrders(mode: TradingMode) async throws -> [OrderRecord]
     /// Books a fill: the fill row, the order's filled quantity, average price, fee and status,
-    /// the trade (opened by a buy, closed by the sell that empties the position) and the
-    /// position, all in one transaction. `trade` is what the ledger closed, if anything.
-    func recordFill(_ fill: LedgerFill, position: Position?, closedTrade: ClosedTrade?, orderFilled: Bool) async throws
-    /// Every fill in booking order, for rebuilding the ledger after a restart.
-    func ledgerFills() async throws -> [LedgerFill]
-    func recordEquity(_ snapshot: EquitySnapshot) async throws
-    /// The highest equity ever recorded (the drawdown kill switch measures from it, across restarts).
-    func peakEquity() async throws -> Decimal?
-    /// Closed trades by strategy id, oldest exit first.
-    func closedTrades() async throws -> [(strategyID: Int64, trade: ClosedTrade)]
+    /// the trade (opened by a buy; every sell adds its piece; closed by the sell that empties the
+    /// position) and the position with its exit levels, all in one transaction, in the ledger of
+    /// the order's mode. `closedTrade` is the piece the ledger closed, if any.
+    func recordFill(_ fill: LedgerFill, position: Position?, levels: ExitLevels, closedTrade: ClosedTrade?, orderFilled: Bool) async throws
+    /// Every fill of `mode` in booking order, for rebuilding the ledger after a restart.
+    func ledgerFills(mode: TradingMode) async throws -> [LedgerFill]
+    /// The stop-loss and take-profit stored with each open position of `mode`, by strategy id.
+    func positionLevels(mode: TradingMode) async throws -> [Int64: ExitLevels]
+    func recordEquity(_ snapshot: EquitySnapshot, mode: TradingMode) async throws
+    /// The highest equity ever recorded in `mode` (the drawdown kill switch measures from it, across restarts).
+    func peakEquity(mode: TradingMode) async throws -> Decimal?
+    /// Closed trades of `mode` by strategy id, oldest exit first.
+    func closedTrades(mode: TradingMode) async throws -> [(strategyID: Int64, trade: ClosedTrade)]
+
+    func ledgerAccount(mode: TradingMode) async throws -> LedgerAccount?
+    /// Stores the account a mode's ledger starts from (once: an existing row is kept).
+    func saveLedgerAccount(_ account: LedgerAccount) async throws
+    /// The end of each strategy's latest cooldown after a stop-out in `mode`, by strategy id.
+    func cooldowns(mode: TradingMode) async throws -> [Int64: Date]
+    func saveCooldown(mode: TradingMode, strategyID: Int64, until: Date) async throws
+    /// A small piece of engine state that outlives the process (the last trading mode, ...).
+    func engineState(_ key: String) async throws -> String?
+    func setEngineState(_ key: String, _ value: String, at time: Date) async throws
 }

@@ -11,8 +11,6 @@ public struct PaperExecution: Sendable, Equatable {
     let buyFactor: Decimal
     let sellFactor: Decimal
     let feeFraction: Decimal
-    /// Fee and slippage as one fraction of the notional: what an entry must keep in reserve.
-    public let costMargin: Decimal
 
     public init(slippageBasisPoints: Decimal = 5, feePercent: Decimal = Decimal(string: "0.40")!) {
         self.slippageBasisPoints = slippageBasisPoints
@@ -21,11 +19,22 @@ public struct PaperExecution: Sendable, Equatable {
         buyFactor = 1 + slip
         sellFactor = 1 - slip
         feeFraction = feePercent * Decimal.hundredth
-        costMargin = feeFraction + slip
     }
 
     /// Fee scale: quote-currency amounts are kept to 8 decimals (Kraken's finest), rounded up.
     static let feeScale = 8
+
+    /// What buying `quantity` costs in all, fee included, exactly as ``fill(side:quantity:referencePrice:lot:at:)``
+    /// would book it (the ledger refuses a buy whose cost exceeds the cash).
+    public func buyCost(quantity: Decimal, referencePrice: Decimal, lot: LotRules) -> Decimal {
+        let fill = fill(side: .buy, quantity: quantity, referencePrice: referencePrice, lot: lot, at: Date(timeIntervalSince1970: 0))
+        return fill.cost + fill.fee
+    }
+
+    /// The price a buy fills at: the reference moved against you and rounded up to the pair's precision.
+    func buyPrice(_ referencePrice: Decimal, lot: LotRules) -> Decimal {
+        (referencePrice * buyFactor).rounded(lot.priceDecimals, .up)
+    }
 
     /// The fill of a market order for `quantity` when the market stands at `referencePrice`.
     public func fill(side: OrderSide, quantity: Decimal, referencePrice: Decimal, lot: LotRules, at time: Date) -> Fill {

@@ -107,6 +107,14 @@ extension PerformanceStats {
     }
 }
 
+extension PerformanceStats {
+    /// The capital a strategy put at risk: the most one of its trades cost, entry fee included
+    /// (1 when it has none, so that an empty curve stays defined).
+    public static func capitalUsed(by trades: [ClosedTrade]) -> Decimal {
+        trades.map { $0.entryPrice * $0.quantity + $0.entryFee }.max() ?? 1
+    }
+}
+
 /// Numbers for people to read (not money).
 public enum NumberText {
     /// `value` rounded to two decimal places: `12.35`, `-3.6`, `20.0`.

@@ -46,8 +46,9 @@ public struct ClosedTrade: Sendable, Equatable, Codable {
 /// Cash, positions, realised P&L and fees, all exact. Every fill goes through ``apply(_:side:strategyKey:pair:reason:)``,
 /// which keeps the accounting identity
 /// `cash + Σ quantity × mark = starting balance + realised P&L − fees + unrealised P&L`
-/// (``invariantHolds(marks:)``) true after every step. Long-only spot: a sell never exceeds the
-/// position and cash never goes negative.
+/// (``invariantHolds(marks:)``) true after every step. Long-only spot: through `apply` a sell
+/// never exceeds the position and cash never goes negative; fills the exchange reports are
+/// booked through `record` even when they break those limits (they happened), and say so.
 public struct PortfolioLedger: Sendable, Equatable {
     public enum Rejection: Error, Equatable, CustomStringConvertible {
         case insufficientCash(needed: Decimal, available: Decimal)
@@ -89,19 +90,49 @@ public struct PortfolioLedger: Sendable, Equatable {
         self.positions = Dictionary(positions.map { ($0.strategyKey, $0) }, uniquingKeysWith: { first, _ in first })
     }
 
-    /// Books one fill. A buy opens or adds to the strategy's position; a sell reduces it and, when
-    /// the position is gone, returns the closed trade.
+    /// Books one fill the account can hold (paper fills, backtests). A buy opens or adds to the
+    /// strategy's position; a sell reduces it and returns the piece of the trade it closed.
+    /// Throws, changing nothing, when a spot account could not do it: a buy beyond the cash, a
+    /// sell of more than the position holds.
     @discardableResult
     public mutating func apply(_ fill: Fill, side: OrderSide, strategyKey: String, pair: String, reason: String = "") throws -> ClosedTrade? {
-        guard fill.quantity > 0 else { throw Rejection.nonPositive("fill quantity") }
-        guard fill.price > 0 else { throw Rejection.nonPositive("fill price") }
-        guard fill.fee >= 0 else { throw Rejection.nonPositive("fee") }
-        let notional = fill.quantity * fill.price
+        if let problem = check(fill, side: side, strategyKey: strategyKey) { throw problem }
+        return book(fill, side: side, strategyKey: strategyKey, pair: pair, reason: reason)
+    }
+
+    /// Books a fill that happened whatever the ledger thinks of it (an exchange execution, or a
+    /// stored fill replayed after a restart). It is booked anyway — cash may go negative, a sell
+    /// beyond the position realises the excess with no cost basis — and what a spot account
+    /// could not have done is returned as the anomaly, for the caller to report. The accounting
+    /// identity holds either way. Fills with a non-positive quantity or price cannot have
+    /// happened and are not booked.
+    public mutating func record(
+        _ fill: Fill, side: OrderSide, strategyKey: String, pair: String, reason: String = ""
+    ) -> (trade: ClosedTrade?, anomaly: Rejection?) {
+        let problem = check(fill, side: side, strategyKey: strategyKey)
+        if case .nonPositive = problem { return (nil, problem) }
+        return (book(fill, side: side, strategyKey: strategyKey, pair: pair, reason: reason), problem)
+    }
+
+    func check(_ fill: Fill, side: OrderSide, strategyKey: String) -> Rejection? {
+        guard fill.quantity > 0 else { return .nonPositive("fill quantity") }
+        guard fill.price > 0, fill.cost > 0 else { return .nonPositive("fill price") }
+        guard fill.fee >= 0 else { return .nonPositive("fee") }
         switch side {
         case .buy:
-            let needed = notional + fill.fee
-            guard needed <= cash else { throw Rejection.insufficientCash(needed: needed, available: cash) }
-            cash -= needed
+            let needed = fill.cost + fill.fee
+            return needed <= cash ? nil : .insufficientCash(needed: needed, available: cash)
+        case .sell:
+            guard let position = positions[strategyKey] else { return .noPosition(strategyKey: strategyKey) }
+            return fill.quantity <= position.quantity ? nil : .sellExceedsPosition(quantity: fill.quantity, held: position.quantity)
+        }
+    }
+
+    private mutating func book(_ fill: Fill, side: OrderSide, strategyKey: String, pair: String, reason: String) -> ClosedTrade? {
+        let notional = fill.cost
+        switch side {
+        case .buy:
+            cash -= notional + fill.fee
             fees += fill.fee
             if var position = positions[strategyKey] {
                 position.quantity += fill.quantity
@@ -115,14 +146,13 @@ public struct PortfolioLedger: Sendable, Equatable {
             }
             return nil
         case .sell:
-            guard var position = positions[strategyKey] else { throw Rejection.noPosition(strategyKey: strategyKey) }
-            guard fill.quantity <= position.quantity else {
-                throw Rejection.sellExceedsPosition(quantity: fill.quantity, held: position.quantity)
-            }
+            let position = positions[strategyKey]
+                ?? Position(strategyKey: strategyKey, pair: pair, quantity: 0, cost: 0, entryFees: 0, openedAt: fill.time)
             // The shares of the cost and entry fees that belong to the part sold. A partial sell
             // rounds them to a fixed scale (so sums never outgrow Decimal's 38 digits); whatever is
             // not taken now stays with the rest, so nothing is lost and the identity stays exact.
-            let whole = fill.quantity == position.quantity
+            // A sell beyond the position (only ever booked from the exchange) takes all of it.
+            let whole = fill.quantity >= position.quantity
             let cost = whole ? position.cost : (position.cost * fill.quantity / position.quantity).rounded(Self.shareScale, .plain)
             let entryFee = whole
                 ? position.entryFees : (position.entryFees * fill.quantity / position.quantity).rounded(Self.shareScale, .plain)
@@ -131,14 +161,11 @@ public struct PortfolioLedger: Sendable, Equatable {
             cash += notional - fill.fee
             fees += fill.fee
             realisedPnL += gross
-            position.quantity -= fill.quantity
-            position.cost -= cost
-            position.entryFees -= entryFee
-            if position.quantity == 0 {
-                positions[strategyKey] = nil
-            } else {
-                positions[strategyKey] = position
-            }
+            var rest = position
+            rest.quantity -= min(fill.quantity, position.quantity)
+            rest.cost -= cost
+            rest.entryFees -= entryFee
+            positions[strategyKey] = rest.quantity == 0 ? nil : rest
             return ClosedTrade(
                 strategyKey: strategyKey, pair: pair, quantity: fill.quantity, entryTime: position.openedAt,
                 entryPrice: entryPrice, entryFee: entryFee, exitTime: fill.time, exitPrice: fill.price,

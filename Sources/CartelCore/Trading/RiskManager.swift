@@ -78,7 +78,7 @@ public struct ExitRules: Sendable, Equatable {
         return rules
     }
 
-    var usesATR: Bool {
+    public var usesATR: Bool {
         if case .atr = stopLoss { return true }
         if case .atr = takeProfit { return true }
         return false
@@ -117,23 +117,23 @@ public struct RiskManager: Sendable {
     }
 
     public let settings: RiskSettings
-    /// Fee plus slippage as a fraction, reserved on top of the stake so a fill never overdraws.
-    public let costMargin: Decimal
+    /// How a buy is priced (slippage, fee, rounding): an entry is sized so that its full cost
+    /// fits the cash. For live orders it is the configured estimate of Kraken's costs.
+    public let execution: PaperExecution
     public private(set) var peakEquity: Double = 0
     /// Equity at or below which the kill switch fires (updated with each new peak).
     private var haltBelow = -Double.infinity
     /// Why entries are halted, once the kill switch has fired.
     public private(set) var haltReason: String?
-    private var cooldownUntil: [String: Date] = [:]
+    /// The end of each strategy's cooldown after a stop-loss (stored, so restarts keep them).
+    public private(set) var cooldownUntil: [String: Date] = [:]
 
-    /// `1 + costMargin` and the stake as a fraction, computed once.
-    private let reserveFactor: Decimal
+    /// The stake as a fraction, computed once.
     private let stakeFraction: Decimal?
 
-    public init(settings: RiskSettings, costMargin: Decimal = 0) {
+    public init(settings: RiskSettings, execution: PaperExecution = PaperExecution(slippageBasisPoints: 0, feePercent: 0)) {
         self.settings = settings
-        self.costMargin = costMargin
-        reserveFactor = 1 + costMargin
+        self.execution = execution
         if case .percentOfEquity(let percent) = settings.stake {
             stakeFraction = percent * Decimal.hundredth
         } else {
@@ -164,10 +164,18 @@ public struct RiskManager: Sendable {
     }
 
     /// Records a stop-loss exit: the strategy may not enter again until `cooldownCandles`
-    /// candles of `intervalMinutes` have passed.
-    public mutating func recordStopOut(strategyKey: String, at time: Date, rules: ExitRules, intervalMinutes: Int) {
-        guard rules.cooldownCandles > 0 else { return }
-        cooldownUntil[strategyKey] = time.addingTimeInterval(Double(rules.cooldownCandles * intervalMinutes * 60))
+    /// candles of `intervalMinutes` have passed. Returns the end of the cooldown, if any.
+    @discardableResult
+    public mutating func recordStopOut(strategyKey: String, at time: Date, rules: ExitRules, intervalMinutes: Int) -> Date? {
+        guard rules.cooldownCandles > 0 else { return nil }
+        let until = time.addingTimeInterval(Double(rules.cooldownCandles * intervalMinutes * 60))
+        cooldownUntil[strategyKey] = until
+        return until
+    }
+
+    /// Restores a cooldown recorded before a restart.
+    public mutating func restoreCooldown(strategyKey: String, until: Date) {
+        cooldownUntil[strategyKey] = max(cooldownUntil[strategyKey] ?? until, until)
     }
 
     /// Whether `strategyKey` may enter at `price` now, and with what quantity.
@@ -188,13 +196,33 @@ public struct RiskManager: Sendable {
         case .percentOfEquity: equity * stakeFraction!
         case .fixed(let amount): amount
         }
-        let affordable = cash / reserveFactor
-        let stake = min(wanted, affordable)
-        let quantity = lot.roundQuantity(stake / price)
+        var quantity = lot.roundQuantity(wanted / price)
+        if execution.buyCost(quantity: quantity, referencePrice: price, lot: lot) > cash {
+            quantity = affordableQuantity(cash: cash, price: price, lot: lot)
+        }
         guard quantity > 0, quantity >= lot.minimumQuantity else {
-            return .reject("stake \(stake.rounded(2, .down)) buys \(quantity), below the pair's minimum order \(lot.minimumQuantity)")
+            return .reject("stake \(min(wanted, cash).rounded(2, .down)) buys \(quantity), below the pair's minimum order \(lot.minimumQuantity)")
         }
         return .enter(quantity: quantity)
+    }
+
+    /// The largest lot-rounded quantity whose whole cost — the slipped price rounded up, times
+    /// the quantity, plus the fee rounded up — fits `cash`.
+    func affordableQuantity(cash: Decimal, price: Decimal, lot: LotRules) -> Decimal {
+        guard cash > 0 else { return 0 }
+        let unit = execution.buyPrice(price, lot: lot) * (1 + execution.feeFraction)
+        var quantity = lot.roundQuantity(cash / unit)
+        // The estimate ignores the fee's rounding up: step down until it really fits (one or two steps).
+        while quantity > 0, execution.buyCost(quantity: quantity, referencePrice: price, lot: lot) > cash {
+            quantity -= lot.quantityStep
+        }
+        return max(quantity, 0)
+    }
+
+    /// Whether the rules can place their levels now: an ATR-based level needs a warm ATR. An
+    /// entry whose configured stop cannot be computed is not taken.
+    public static func levelsAvailable(rules: ExitRules, atr: Double?) -> Bool {
+        !rules.usesATR || (atr?.isFinite ?? false)
     }
 
     /// Stop-loss and take-profit levels for an entry filled at `price`; `atr` is the latest ATR

@@ -3,12 +3,28 @@ import Logging
 import Metrics
 import ServiceLifecycle
 
+/// Which closed candles are news to trade on and which are history to learn from.
+public enum CandleFreshness {
+    /// How late after its close a candle may still arrive and be traded, beyond one interval.
+    public static let grace: TimeInterval = 60
+
+    /// A candle trades when it closed after the engine started and at most one interval plus
+    /// ``grace`` ago: after an outage, the backlog the collector catches up on warms the
+    /// strategies and only the latest candle trades, never old prices.
+    public static func isTradeable(_ candle: Candle, now: Date, startedAt started: Date) -> Bool {
+        let closed = candle.closeTime
+        return closed > started && now.timeIntervalSince(closed) <= Double(candle.intervalMinutes * 60) + grace
+    }
+}
+
 /// The running engine: seeds the `strategies` table from `STRATEGIES` on first start, rebuilds
-/// the ledger, warms strategies from stored history (never synthetic prices), then trades every candle that closes while
-/// it runs — from the in-process collector's feed (`MARKET_DATA_MODE=embedded`) or from what the
-/// market-data service writes (`external`, polled) — checks stop-loss and take-profit on every
-/// stored ticker, and picks up changes to the `strategies` table while running.
-public struct TradingEngineService: Service {
+/// the ledger, warms strategies from stored history (never synthetic prices), then trades every
+/// final candle that closes while it runs — from the in-process collector's feed
+/// (`MARKET_DATA_MODE=embedded`) or from the final candles the market-data service stores
+/// (`external`, polled) — checks stop-loss and take-profit on every fresh stored ticker,
+/// reconciles orders in flight, compares live balances with Kraken's, and picks up changes to
+/// the `strategies` table while running.
+public struct TradingEngineService<C: TimeSource>: Service {
     public enum CandleSource: Sendable {
         case feed(CandleFeed)
         case storage(poll: Duration)
@@ -20,35 +36,42 @@ public struct TradingEngineService: Service {
     let source: CandleSource
     let tickerPoll: Duration
     let reloadEvery: Duration
+    let balanceSyncEvery: Duration
     /// In external mode, marked healthy after each poll of the stored candles.
     let health: CollectorHealth?
-    /// The wall clock (tests move it).
-    let now: @Sendable () -> Date
+    let clock: C
+    /// Held for as long as the service lives: this process is the database's only engine.
+    let lock: ProcessLock?
     let logger: Logger
     let metrics: any MetricsFactory
 
     public init(
         engine: TradingEngine, storage: any Storage & LedgerStorage, seed: [StrategySpec], source: CandleSource, tickerPoll: Duration,
-        reloadEvery: Duration = .seconds(10), health: CollectorHealth? = nil, now: @escaping @Sendable () -> Date = { Date() },
-        logger: Logger, metrics: any MetricsFactory = MetricsSystem.factory
+        reloadEvery: Duration = .seconds(10), balanceSyncEvery: Duration = .seconds(60), health: CollectorHealth? = nil, clock: C,
+        lock: ProcessLock? = nil, logger: Logger, metrics: any MetricsFactory = MetricsSystem.factory
     ) {
-        self.health = health
-        self.now = now
+        self.lock = lock
         self.engine = engine
         self.storage = storage
         self.seed = seed
         self.source = source
         self.tickerPoll = tickerPoll
         self.reloadEvery = reloadEvery
+        self.balanceSyncEvery = balanceSyncEvery
+        self.health = health
+        self.clock = clock
         self.logger = logger
         self.metrics = metrics
     }
 
+    /// A ticker older than this (3 polls, at least 30 s) says nothing about the price now.
+    var maxTickerAge: TimeInterval { max(3 * Double(tickerPoll.nanoseconds) / 1e9, 30) }
+
     public func run() async throws {
-        let started = now()
+        let started = clock.wallTime
         let seeded = try await storage.seedStrategies(seed, at: started)
         if seeded > 0 { logger.info("strategies table seeded from STRATEGIES", metadata: ["count": "\(seeded)"]) }
-        let running = try await engine.start(now: started)
+        let running = try await engine.start()
         if running.isEmpty {
             logger.notice("no strategies configured: set STRATEGIES (e.g. sma-cross:BTC/USD:60:fast=10,slow=30) or add rows to the strategies table; nothing trades")
         }
@@ -58,7 +81,10 @@ public struct TradingEngineService: Service {
         // Strategies warm up from stored history right before their first live candle (in
         // minimal mode the collector's backfill may only land after this point).
         let ledger = await engine.currentLedger
-        logger.info("ledger rebuilt", metadata: ["cash": "\(ledger.cash)", "positions": "\(ledger.positions.count)", "realisedPnL": "\(ledger.realisedPnL)"])
+        logger.info(
+            "ledger rebuilt",
+            metadata: ["mode": "\(engine.mode.rawValue)", "cash": "\(ledger.cash)", "positions": "\(ledger.positions.count)",
+                       "realisedPnL": "\(ledger.realisedPnL)"])
 
         do {
             try await cancelWhenGracefulShutdown {
@@ -66,7 +92,10 @@ public struct TradingEngineService: Service {
                     group.addTask { try await followCandles(since: started) }
                     group.addTask { try await watchTickers() }
                     group.addTask { try await reloadStrategies() }
-                    group.addTask { try await reconcileOrders() }
+                    group.addTask { try await repeatEvery(reloadEvery, "orders not reconciled") { try await engine.reconcile() } }
+                    if engine.mode != .paper {
+                        group.addTask { try await repeatEvery(balanceSyncEvery, "balances not compared") { try await engine.syncBalances() } }
+                    }
                 }
             }
         } catch is CancellationError {}
@@ -78,37 +107,39 @@ public struct TradingEngineService: Service {
         switch source {
         case .feed(let feed):
             for await candle in feed.subscribe().cancelOnGracefulShutdown() {
-                try await process(candle)
+                try await take(candle, startedAt: started)
             }
         case .storage(let poll):
             var seen: [TradingEngine.StrategyKey: Date] = [:]
             while !Task.isCancelled, !Task.isShuttingDownGracefully {
                 for key in await engine.strategyKeys() {
-                    let current = now()
-                    let length = Double(key.interval * 60)
-                    let candles = try await storage.candles(
-                        pair: key.pair, intervalMinutes: key.interval, after: seen[key] ?? started.addingTimeInterval(-length))
-                    for candle in candles where candle.openTime.addingTimeInterval(length) <= current {
-                        // Only candles that closed while the engine runs, and recently (not a
-                        // backfill of old ones after an outage), trade; the rest are history.
-                        let closed = candle.openTime.addingTimeInterval(length)
-                        if closed > started, closed > current.addingTimeInterval(-2 * length) {
-                            try await process(candle)
-                        } else {
-                            try await engine.warmUpFresh(from: storage, before: candle.openTime)
-                            await engine.warmUp([candle])
+                    do {
+                        // Only final candles: the collector marks a candle final when a later one
+                        // exists, so each reaches the engine once, in its final form.
+                        let after = seen[key] ?? started.addingTimeInterval(-Double(key.interval * 60) - CandleFreshness.grace)
+                        for candle in try await storage.closedCandles(pair: key.pair, intervalMinutes: key.interval, after: after) {
+                            try await take(candle, startedAt: started)
+                            seen[key] = candle.openTime
                         }
-                        seen[key] = candle.openTime
+                    } catch is CancellationError {
+                        throw CancellationError()
+                    } catch {
+                        logger.error("stored candles not read", metadata: ["pair": "\(key.pair)", "interval": "\(key.interval)", "error": "\(error)"])
                     }
                 }
-                health?.recordSuccess(at: now())
-                try await Task.sleep(for: poll)
+                health?.recordSuccess(at: clock.wallTime)
+                try await clock.sleep(for: poll)
             }
         }
     }
 
-    func process(_ candle: Candle) async throws {
-        let clock = ContinuousClock()
+    /// A final candle: traded when fresh, else (a backlog after an outage) only learned from.
+    func take(_ candle: Candle, startedAt started: Date) async throws {
+        guard CandleFreshness.isTradeable(candle, now: clock.wallTime, startedAt: started) else {
+            try await engine.warmUpFresh(from: storage, before: candle.openTime)
+            await engine.warmUp([candle])
+            return
+        }
         let begin = clock.now
         do {
             try await engine.warmUpFresh(from: storage, before: candle.openTime)
@@ -120,6 +151,8 @@ public struct TradingEngineService: Service {
         Timer(label: "trading_candle_latency_seconds", factory: metrics).recordNanoseconds(begin.duration(to: clock.now).nanoseconds)
     }
 
+    /// Stored tickers of pairs with positions drive stop-loss and take-profit; a ticker older
+    /// than ``maxTickerAge`` (the collector stopped, or the engine was down) is not a price.
     func watchTickers() async throws {
         var seen: [String: Date] = [:]
         while !Task.isCancelled, !Task.isShuttingDownGracefully {
@@ -127,31 +160,31 @@ public struct TradingEngineService: Service {
                 do {
                     guard let ticker = try await storage.latestTicker(pair: pair), ticker.time > seen[pair] ?? .distantPast else { continue }
                     seen[pair] = ticker.time
+                    guard clock.wallTime.timeIntervalSince(ticker.time) <= maxTickerAge else { continue }
                     try await engine.onPrice(ticker.last, pair: pair, at: ticker.time)
                 } catch {
                     logger.error("ticker not checked", metadata: ["pair": "\(pair)", "error": "\(error)"])
                 }
             }
-            try await Task.sleep(for: tickerPoll)
+            try await clock.sleep(for: tickerPoll)
         }
     }
 
-    /// Live orders accepted by Kraken are booked once Kraken reports them done.
-    func reconcileOrders() async throws {
+    func repeatEvery(_ period: Duration, _ failure: String, _ work: () async throws -> Void) async throws {
         while !Task.isCancelled, !Task.isShuttingDownGracefully {
             do {
-                try await engine.reconcile(now: now())
+                try await work()
             } catch {
-                logger.error("orders not reconciled", metadata: ["error": "\(error)"])
+                logger.error("\(failure)", metadata: ["error": "\(error)"])
             }
-            try await Task.sleep(for: reloadEvery)
+            try await clock.sleep(for: period)
         }
     }
 
     func reloadStrategies() async throws {
         var names = Set(await engine.runningStrategies().map(\.name))
         while !Task.isCancelled, !Task.isShuttingDownGracefully {
-            try await Task.sleep(for: reloadEvery)
+            try await clock.sleep(for: reloadEvery)
             do {
                 let running = try await engine.reloadStrategies()
                 let now = Set(running.map(\.name))
@@ -164,19 +197,4 @@ public struct TradingEngineService: Service {
             }
         }
     }
-}
-
-extension TradingEngine {
-    public struct StrategyKey: Sendable, Hashable {
-        public var pair: String
-        public var interval: Int
-    }
-
-    /// The pairs and intervals the running strategies trade.
-    public func strategyKeys() -> [StrategyKey] {
-        Set(instances.values.map { StrategyKey(pair: $0.record.pair, interval: $0.record.intervalMinutes) })
-            .sorted { ($0.pair, $0.interval) < ($1.pair, $1.interval) }
-    }
-
-    public func runningStrategies() -> [StrategyRecord] { instances.values.map(\.record).sorted { $0.id < $1.id } }
 }

@@ -25,18 +25,38 @@ public struct LotRules: Sendable, Equatable {
         self.minimumQuantity = minimumQuantity
     }
 
-    /// The rules Kraken states for a pair (`lot_decimals`, `pair_decimals`, `ordermin`).
-    public init(_ pair: KrakenAssetPair) {
-        self.init(quantityDecimals: pair.lotDecimals, priceDecimals: pair.pairDecimals, minimumQuantity: pair.ordermin ?? 0)
-    }
-
     /// When the pair's rules are unknown (a CSV backtest): eight decimals, no minimum.
     public static let generic = LotRules()
+
+    /// The smallest quantity step (10^-quantityDecimals).
+    public var quantityStep: Decimal { Decimal(sign: .plus, exponent: -quantityDecimals, significand: 1) }
 
     /// `quantity` cut down to the pair's lot precision (never rounded up: that would overspend).
     public func roundQuantity(_ quantity: Decimal) -> Decimal { quantity.rounded(quantityDecimals, .down) }
 
     public func roundPrice(_ price: Decimal) -> Decimal { price.rounded(priceDecimals, .plain) }
+}
+
+/// What the engine needs to know about a tradable pair: how precisely it trades and which
+/// assets its base and quote are on the account (for balance checks in live mode).
+public struct Instrument: Sendable, Equatable {
+    public var pair: String
+    public var lot: LotRules
+    /// The account's code for the base asset (Kraken's `XXBT`), and for the quote (`ZUSD`).
+    public var baseAsset: String
+    public var quoteAsset: String
+
+    public init(pair: String, lot: LotRules, baseAsset: String, quoteAsset: String) {
+        self.pair = pair
+        self.lot = lot
+        self.baseAsset = baseAsset
+        self.quoteAsset = quoteAsset
+    }
+}
+
+/// Looks up instruments by the pair names users write (`BTC/USD`).
+public protocol InstrumentDirectory: Sendable {
+    func instrument(for pair: String) async -> Instrument?
 }
 
 /// A market order the engine wants executed.
@@ -45,7 +65,8 @@ public struct OrderRequest: Sendable, Equatable {
     public var clientOrderID: String
     /// The strategy instance's key (its `strategies.id`, or its name in a backtest).
     public var strategyKey: String
-    /// Kraken's `userref`: one per strategy instance, so exchange orders can be traced back.
+    /// Kraken's `userref`: the order's row id, so an order whose placement outcome is unknown
+    /// can be found on the exchange (`OpenOrders`/`ClosedOrders` filtered by it).
     public var userref: Int32
     public var pair: String
     public var side: OrderSide
@@ -77,13 +98,18 @@ public struct Fill: Sendable, Equatable {
     public var time: Date
     /// The exchange's trade id when there is one (live); nil on paper.
     public var tradeID: String?
+    /// What the executed quantity cost in quote currency, fees excluded: `quantity × price` on
+    /// paper; the exchange's own figure when it reports one (Kraken's `cost`, which its average
+    /// `price` only approximates), so the ledger moves cash exactly as the account did.
+    public var cost: Decimal
 
-    public init(quantity: Decimal, price: Decimal, fee: Decimal, time: Date, tradeID: String? = nil) {
+    public init(quantity: Decimal, price: Decimal, fee: Decimal, time: Date, tradeID: String? = nil, cost: Decimal? = nil) {
         self.quantity = quantity
         self.price = price
         self.fee = fee
         self.time = time
         self.tradeID = tradeID
+        self.cost = cost ?? quantity * price
     }
 }
 

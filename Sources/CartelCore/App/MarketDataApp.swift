@@ -32,7 +32,7 @@ public enum MarketDataApp {
         let heartbeat = HeartbeatService(
             service: service.service, storage: OpenStorage(storage), identity: identity,
             intervalSeconds: service.heartbeatSeconds, memoryBudgetMB: service.memoryBudgetMB,
-            clock: ContinuousClock(), logger: logger)
+            clock: SystemTime(), logger: logger)
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
             .init(service: heartbeat), .init(service: server),
         ]
@@ -55,7 +55,7 @@ public enum MarketDataApp {
             let candles = try CandleCSV.read(path: replay.path, pair: replay.pair, intervalMinutes: replay.intervalMinutes)
             worker = ReplayService(
                 candles: candles, speed: replay.speed, sink: CandleSink(storage: storage, feed: feed, metrics: metrics),
-                health: health, clock: ContinuousClock(), logger: logger)
+                health: health, clock: SystemTime(), logger: logger)
         } else {
             worker = try buildCollector(
                 marketData: marketData, kraken: kraken, storage: storage, feed: feed, health: health, metrics: metrics,
@@ -71,14 +71,14 @@ public enum MarketDataApp {
     public static func buildCollector(
         marketData: MarketDataConfiguration, kraken: KrakenConfiguration, storage: any Storage, feed: CandleFeed,
         health: CollectorHealth, metrics: any MetricsFactory, logger: Logger
-    ) throws -> MarketDataCollector<ContinuousClock> {
+    ) throws -> MarketDataCollector<SystemTime> {
         let client = try KrakenClient(
-            configuration: kraken, clock: ContinuousClock(), logger: logger, metrics: metrics,
+            configuration: kraken, clock: SystemTime(), logger: logger, metrics: metrics,
             nonceStore: storage as? any KrakenNonceStore)
         return MarketDataCollector(
             configuration: marketData, client: client, storage: storage,
             sink: CandleSink(storage: storage, feed: feed, metrics: metrics), health: health,
-            clock: ContinuousClock(), logger: logger, metrics: metrics)
+            clock: SystemTime(), logger: logger, metrics: metrics)
     }
 
     /// One Prometheus registry, its metrics factory and the health the `/health` check reports:

@@ -86,7 +86,8 @@ public struct BacktestOptions: ParsableArguments {
             } catch let error as ConfigurationError {
                 throw ValidationError("\(error)")
             }
-            candles = try await SQLiteStorage(location: configuration.database).candles(pair: pairName, intervalMinutes: minutes)
+            // Final candles only: the unfinished last one is still changing.
+            candles = try await SQLiteStorage(location: configuration.database).closedCandles(pair: pairName, intervalMinutes: minutes, after: nil)
         }
         candles.sort { $0.openTime < $1.openTime }
         if let start { candles.removeAll { $0.openTime < start } }

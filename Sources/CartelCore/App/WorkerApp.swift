@@ -15,7 +15,7 @@ public enum WorkerApp {
         let heartbeat = HeartbeatService(
             service: configuration.service, storage: storage, identity: identity,
             intervalSeconds: configuration.heartbeatSeconds, memoryBudgetMB: configuration.memoryBudgetMB,
-            clock: ContinuousClock(), logger: logger)
+            clock: SystemTime(), logger: logger)
         return ServiceGroup(configuration: .init(
             services: [heartbeat] + extra, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
     }

@@ -2,10 +2,17 @@ import ArgumentParser
 import Foundation
 
 /// Options and work of `trading-engine stats`: each strategy's performance from the ledger the
-/// running engine keeps (closed trades in the database).
+/// running engine keeps (closed trades in the database), and the account's in total.
+///
+/// A strategy is measured on its own capital: the most it had in one trade (cost and entry
+/// fee), so its drawdown is what it lost of what it put at risk. The total is measured on the
+/// account's starting balance.
 public struct StatsOptions: ParsableArguments {
     @Flag(help: "Print JSON instead of text.")
     public var json = false
+
+    @Option(help: "The ledger to report: paper, validate or live (default: TRADING_MODE).")
+    public var mode: TradingMode?
 
     public init() {}
 
@@ -29,14 +36,17 @@ public struct StatsOptions: ParsableArguments {
         }
         let path = service.database.absolutePath()
         guard FileManager.default.fileExists(atPath: path) else { throw ValidationError("no database at \(path) yet") }
-        let rows = try await Self.rows(storage: try SQLiteStorage(location: service.database), startingBalance: trading.startingBalance)
+        let storage = try SQLiteStorage(location: service.database)
+        let mode = mode ?? trading.mode
+        let account = try await storage.ledgerAccount(mode: mode)?.startingBalance ?? trading.startingBalance
+        let rows = try await Self.rows(storage: storage, mode: mode, startingBalance: account)
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
             print(String(decoding: try encoder.encode(rows), as: UTF8.self))
             return
         }
-        guard !rows.isEmpty else {
+        guard rows.count > 1 else {
             print("no strategies in the database")
             return
         }
@@ -51,12 +61,20 @@ public struct StatsOptions: ParsableArguments {
         }
     }
 
-    public static func rows(storage: any LedgerStorage, startingBalance: Decimal) async throws -> [Row] {
-        let trades = try await storage.closedTrades()
-        return try await storage.strategies().map { record in
-            Row(
+    /// One row per strategy (measured on its own capital), then `total` (the account).
+    public static func rows(storage: any LedgerStorage, mode: TradingMode = .paper, startingBalance: Decimal) async throws -> [Row] {
+        let trades = try await storage.closedTrades(mode: mode)
+        var rows = try await storage.strategies().map { record in
+            let own = trades.filter { $0.strategyID == record.id }.map(\.trade)
+            return Row(
                 strategy: record.name, kind: record.kind, pair: record.pair, intervalMinutes: record.intervalMinutes, enabled: record.enabled,
-                stats: PerformanceStats(closedTrades: trades.filter { $0.strategyID == record.id }.map(\.trade), startingBalance: startingBalance))
+                stats: PerformanceStats(closedTrades: own, startingBalance: PerformanceStats.capitalUsed(by: own)))
         }
+        rows.append(Row(
+            strategy: "total", kind: "", pair: "", intervalMinutes: 0, enabled: true,
+            stats: PerformanceStats(closedTrades: trades.map(\.trade), startingBalance: startingBalance)))
+        return rows
     }
 }
+
+extension TradingMode: ExpressibleByArgument {}

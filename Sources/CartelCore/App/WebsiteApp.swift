@@ -34,7 +34,7 @@ public enum WebsiteApp {
         let heartbeat = HeartbeatService(
             service: .website, storage: storage, identity: identity,
             intervalSeconds: configuration.service.heartbeatSeconds,
-            memoryBudgetMB: configuration.service.memoryBudgetMB, clock: ContinuousClock(), ready: bound,
+            memoryBudgetMB: configuration.service.memoryBudgetMB, clock: SystemTime(), ready: bound,
             logger: logger)
         let app = buildApplication(
             configuration: configuration, storage: storage, identity: identity,

@@ -3,11 +3,13 @@ import Foundation
 /// Orders on Kraken. `TRADING_MODE=validate` sends every order signed with `validate=true`
 /// (Kraken checks it, executes nothing); `live` places real market orders, which the engine then
 /// reconciles with `QueryOrders`. Volumes are cut to the pair's `lot_decimals` and refused below
-/// its `ordermin` before anything is sent. `AddOrder` is never retried automatically.
-public struct KrakenBroker<C: Clock>: Broker where C.Duration == Duration {
+/// its `ordermin` before anything is sent. `AddOrder` is never retried automatically: when its
+/// answer is lost (timeout, 5xx, dropped connection) the outcome is `unknown` and the order is
+/// found later by its `userref` with `OpenOrders`/`ClosedOrders`.
+public struct KrakenBroker<C: TimeSource>: Broker {
     public let mode: TradingMode
     let client: KrakenClient<C>
-    let pairs: KrakenPairDirectory
+    public let pairs: KrakenPairDirectory
 
     public init(mode: TradingMode, client: KrakenClient<C>, pairs: KrakenPairDirectory) {
         precondition(mode != .paper, "the paper broker trades on paper")
@@ -40,11 +42,17 @@ public struct KrakenBroker<C: Clock>: Broker where C.Duration == Duration {
         let result: KrakenAddOrderResult
         do {
             result = try await client.addOrder(request)
-        } catch let error as KrakenError where error.kind == .orderRejected {
+        } catch let error as KrakenError where error.kind != .retryLater {
+            // Kraken answered with an error (refused order, bad key, permission): nothing placed.
             return .rejected("\(error)")
+        } catch {
+            // No answer, or one that cannot be read: Kraken may have placed it.
+            return .unknown("\(error)")
         }
         guard mode == .live else { return .validated(description: result.descr.order) }
-        guard let txid = result.txid?.first else { return .rejected("Kraken answered without a transaction id: \(result.descr.order)") }
+        guard let txid = result.txid?.first else {
+            return .unknown("Kraken answered without a transaction id: \(result.descr.order)")
+        }
         return .accepted(exchangeOrderID: txid)
     }
 
@@ -54,19 +62,35 @@ public struct KrakenBroker<C: Clock>: Broker where C.Duration == Duration {
         guard !exchangeOrderIDs.isEmpty else { return [:] }
         var updates: [String: OrderUpdate] = [:]
         for (txid, order) in try await client.queryOrders(txids: exchangeOrderIDs) {
-            switch order.status {
-            case "closed", "canceled", "expired":
-                if order.volumeExecuted > 0 {
-                    updates[txid] = .filled(Fill(
-                        quantity: order.volumeExecuted, price: order.averagePrice, fee: order.fee,
-                        time: order.closedAt ?? order.openedAt, tradeID: txid))
-                } else {
-                    updates[txid] = .ended("Kraken reports the order \(order.status) with nothing executed")
-                }
-            default:
-                updates[txid] = .open
-            }
+            updates[txid] = Self.update(txid: txid, order)
         }
         return updates
+    }
+
+    /// Looks in the open orders, then the closed ones, for the order placed with `userref`.
+    public func find(userref: Int32) async throws -> FoundOrder? {
+        let open = try await client.openOrders(userref: userref)
+        let closed = open.isEmpty ? try await client.closedOrders(userref: userref) : [:]
+        // One order per userref (it is the order's own id); the newest if Kraken shows several.
+        guard let (txid, order) = (open.isEmpty ? closed : open).max(by: { $0.value.openedAt < $1.value.openedAt }) else { return nil }
+        return FoundOrder(exchangeOrderID: txid, update: Self.update(txid: txid, order))
+    }
+
+    public func balances() async throws -> [String: Decimal]? {
+        try await client.balance()
+    }
+
+    static func update(txid: String, _ order: KrakenOrder) -> OrderUpdate {
+        switch order.status {
+        case "closed", "canceled", "expired":
+            guard order.volumeExecuted > 0 else {
+                return .ended("Kraken reports the order \(order.status) with nothing executed")
+            }
+            return .filled(Fill(
+                quantity: order.volumeExecuted, price: order.averagePrice, fee: order.fee, time: order.closedAt ?? order.openedAt,
+                tradeID: txid, cost: order.cost > 0 ? order.cost : nil))
+        default:
+            return .open
+        }
     }
 }

@@ -45,9 +45,12 @@ public enum TradingApp {
 
     public static func buildServiceGroup(_ config: Configuration, identity: ProcessIdentity = .current(), logger: Logger) async throws -> ServiceGroup {
         let storage = try SQLiteStorage(location: config.service.database)
+        // One engine per database: a second would trade the same ledger twice.
+        let lock = try storage.lockTradingEngine()
         let instruments = MarketDataApp.Instruments()
+        let clock = SystemTime()
         var services: [any Service] = []
-        let source: TradingEngineService.CandleSource
+        let source: TradingEngineService<SystemTime>.CandleSource
         if config.mode == .embedded {
             let feed = CandleFeed()
             let collector = try MarketDataApp.buildCollector(
@@ -56,7 +59,7 @@ public enum TradingApp {
             services.append(collector)
             source = .feed(feed)
         } else {
-            source = .storage(poll: .seconds(2))
+            source = .storage(poll: externalPoll)
         }
         services.append(MarketDataApp.buildMetricsServer(
             host: config.marketData.metricsHost, port: config.marketData.metricsPort, registry: instruments.registry,
@@ -71,26 +74,29 @@ public enum TradingApp {
             guard let pairs else {
                 throw StartError("TRADING_MODE=\(config.trading.mode.rawValue) needs Kraken's asset pairs (lot sizes, minimums): Kraken is unreachable and none are stored")
             }
-            let client = try KrakenClient(configuration: config.kraken, clock: ContinuousClock(), logger: logger, metrics: instruments.metrics, nonceStore: storage)
+            let client = try KrakenClient(configuration: config.kraken, clock: clock, logger: logger, metrics: instruments.metrics, nonceStore: storage)
             broker = KrakenBroker(mode: config.trading.mode, client: client, pairs: pairs)
             logger.notice("orders go to Kraken", metadata: ["mode": "\(config.trading.mode.rawValue)"])
         }
-        let engine = TradingEngine(storage: storage, broker: broker, configuration: config.trading, logger: logger, metrics: instruments.metrics)
-        if let pairs {
-            for spec in config.strategies {
-                if let info = try? pairs.resolve(spec.pair).pair { await engine.setLotRules(LotRules(info), pair: spec.pair) }
-            }
-        }
+        let engine = TradingEngine(
+            storage: storage, broker: broker, configuration: config.trading,
+            instruments: StoredKrakenPairs(storage: storage, directory: pairs, clock: clock), clock: clock, logger: logger,
+            metrics: instruments.metrics)
         services.append(TradingEngineService(
             engine: engine, storage: storage, seed: config.strategies, source: source,
-            tickerPoll: .seconds(config.marketData.tickerPollSeconds), health: config.mode == .external ? instruments.health : nil,
-            logger: logger, metrics: instruments.metrics))
+            tickerPoll: .seconds(config.marketData.tickerPollSeconds), balanceSyncEvery: .seconds(config.trading.balanceSyncSeconds),
+            health: config.mode == .external ? instruments.health : nil, clock: clock, lock: lock, logger: logger,
+            metrics: instruments.metrics))
         return WorkerApp.buildServiceGroup(
             configuration: config.service, storage: OpenStorage(storage), identity: identity,
             idleNotice: "trading mode \(config.trading.mode.rawValue), market data \(config.mode.rawValue)"
                 + (config.mode == .embedded ? " (collected in-process)" : " (from the market-data service)"),
             services: services, logger: logger)
     }
+
+    /// How often external mode looks for final candles in storage: a cheap indexed read per
+    /// strategy key, so a candle reaches the engine within half a second of being stored final.
+    public static let externalPoll = Duration.milliseconds(500)
 
     /// Kraken's pairs: stored by the collector, else fetched (only needed for lot rules and,
     /// outside paper mode, for order placement).
@@ -100,7 +106,7 @@ public enum TradingApp {
         }
         guard config.trading.mode != .paper else { return nil }
         do {
-            let client = try KrakenClient(configuration: config.kraken, clock: ContinuousClock(), logger: logger)
+            let client = try KrakenClient(configuration: config.kraken, clock: SystemTime(), logger: logger)
             return KrakenPairDirectory(pairs: try await client.assetPairs())
         } catch {
             logger.error("cannot load Kraken asset pairs", metadata: ["error": "\(error)"])

@@ -1,0 +1,41 @@
+import Foundation
+
+/// One asset on which the ledger and the exchange account disagree.
+public struct BalanceDifference: Sendable, Equatable, CustomStringConvertible {
+    public var asset: String
+    /// What the ledger says the account holds (for a base asset: the trader's holdings at the
+    /// start plus the engine's positions).
+    public var expected: Decimal
+    public var actual: Decimal
+
+    public var description: String { "\(asset): ledger \(expected), Kraken \(actual)" }
+}
+
+/// Compares a live ledger with the exchange's balances. Pure: the engine calls it with what
+/// Kraken's `Balance` answered.
+public enum BalanceCheck {
+    /// The quote asset against the ledger's cash (within `cashTolerance`: Kraken keeps quote
+    /// balances to fewer decimals than fills and fees), and each base asset of `instruments`
+    /// against the holdings at the start plus the positions in it (within half a lot step).
+    public static func differences(
+        ledger: PortfolioLedger, account: LedgerAccount, balances: [String: Decimal], instruments: [Instrument], cashTolerance: Decimal
+    ) -> [BalanceDifference] {
+        var found: [BalanceDifference] = []
+        let cash = balances[account.quoteAsset] ?? 0
+        if abs(cash - ledger.cash) > cashTolerance {
+            found.append(BalanceDifference(asset: account.quoteAsset, expected: ledger.cash, actual: cash))
+        }
+        var checked: Set<String> = []
+        for instrument in instruments.sorted(by: { $0.baseAsset < $1.baseAsset }) where checked.insert(instrument.baseAsset).inserted {
+            let held = ledger.positions.values.filter { position in
+                instruments.first { $0.pair == position.pair }?.baseAsset == instrument.baseAsset
+            }.reduce(Decimal(0)) { $0 + $1.quantity }
+            let expected = (account.holdings[instrument.baseAsset] ?? 0) + held
+            let actual = balances[instrument.baseAsset] ?? 0
+            if abs(actual - expected) * 2 > instrument.lot.quantityStep {
+                found.append(BalanceDifference(asset: instrument.baseAsset, expected: expected, actual: actual))
+            }
+        }
+        return found
+    }
+}
