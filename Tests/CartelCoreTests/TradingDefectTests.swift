@@ -376,12 +376,40 @@ import TestSupport
     @Test func aLedgerThatCannotBeReplayedIsReportedNotThrown() async throws {
         let dir = try TemporaryDirectory(prefix: "defect12")
         defer { dir.remove() }
-        let (_, storage) = try await T.seededStorage(dir)
+        let (path, storage) = try await T.seededStorage(dir, strategies: "sma-cross:BTC/USD:60:fast=2,slow=4,stop_loss=10")
         let first = try T.engine(storage)
         try await first.start()
         for index in 0...6 { try await first.onClosedCandle(Self.candle(index, close: T.closes[index])) }
         let lowered = try T.engine(storage, settings: ["PAPER_STARTING_BALANCE": "100"])
         await #expect(throws: Never.self) { try await lowered.start() }
+        // It says why, and takes no new entry...
+        let halt = try #require(await lowered.entryHalts.first { $0.contains("does not replay as a spot account") })
+        #expect(halt.contains("1 fill(s) exceed it") && halt.contains("PAPER_STARTING_BALANCE"))
+        let series: [Decimal] = [5, 4, 3, 2, 1, 2, 4]
+        for (offset, close) in series.enumerated() { try await lowered.onClosedCandle(Self.candle(20 + offset, close: close)) }
+        #expect(try T.count(path, "SELECT COUNT(*) FROM orders WHERE side = 'buy'") == 1)
+        // ...but the position it holds stays protected by its stop-loss.
+        try await lowered.onPrice(1, pair: "BTC/USD", at: Self.start.addingTimeInterval(30 * 3600))
+        #expect(try T.count(path, "SELECT COUNT(*) FROM orders WHERE side = 'sell' AND status = 'filled'") == 1)
+    }
+
+    // 14g. Lot rules come from the instrument directory for every strategy in the table, not
+    // only those seeded from STRATEGIES.
+    @Test func aStrategyAddedToTheTableTradesWithItsPairsLotRules() async throws {
+        let dir = try TemporaryDirectory(prefix: "defect14g")
+        defer { dir.remove() }
+        let (path, storage) = try await T.seededStorage(dir)
+        let pairs = try KrakenDecoding.decode(
+            [String: KrakenAssetPair].self, from: try Fixtures.data("kraken/kraken_public_AssetPairs.json"), endpoint: "AssetPairs")
+        let configuration = try TradingConfiguration(settings: .values(["STOP_LOSS_PERCENT": "0", "TAKE_PROFIT_PERCENT": "0"]))
+        let engine = TradingEngine(
+            storage: storage, broker: PaperBroker(execution: configuration.paper), configuration: configuration,
+            instruments: KrakenPairDirectory(pairs: pairs), logger: Logger(label: "test"))
+        try await engine.start()
+        for index in 0...6 { try await engine.onClosedCandle(Self.candle(index, close: T.closes[index] * Decimal(string: "1000.03")!)) }
+        // XBTUSD: prices to 1 decimal (pair_decimals), so 9000.27 × 1.0005 = 9004.77… fills at 9004.8.
+        let price = try await DatabaseQueue(path: path).read { db in try String.fetchOne(db, sql: "SELECT price FROM fills") }
+        #expect(price == "9004.8")
     }
 
     // 13. stats: a strategy's drawdown is measured on what it traded with, not the whole account.
@@ -397,6 +425,46 @@ import TestSupport
         // close to 1 % of the capital the strategy used.
         #expect(row.stats.trades == 1)
         #expect(row.stats.maxDrawdownPercent > 0.5)
+    }
+
+    // 13b. A position sold in pieces: the trade row adds the pieces up.
+    @Test func aTradeClosedInPiecesAddsUpEveryPiece() async throws {
+        try await withFakeKraken { fake, url in
+            await Self.openExchange(fake)
+            let dir = try TemporaryDirectory(prefix: "defect13b")
+            defer { dir.remove() }
+            let (path, storage) = try await T.seededStorage(dir, strategies: "sma-cross:BTC/USD:60:fast=2,slow=4,stop_loss=10")
+            let clock = ManualClock(wallTime: Self.start)
+            let engine = try await Self.liveEngine(storage, fake: fake, url: url, clock: clock, settings: ["STAKE_AMOUNT": "9.5"])
+            try await engine.start()
+            for index in 0...6 { try await engine.onClosedCandle(Self.candle(index, close: T.closes[index])) }
+            try await engine.reconcile()
+            let bought = try #require(await engine.currentLedger.positions.values.first)
+            // The stop's sell is canceled by Kraken after 40 % of it executed at 7.
+            try await engine.onPrice(7, pair: "BTC/USD", at: Self.start.addingTimeInterval(7 * 3600 + 1))
+            let sellID = try #require(await engine.ordersInFlight.values.first?.exchangeOrderID)
+            let first = (bought.quantity * Decimal(string: "0.4")!)
+            await fake.enqueue("QueryOrders", .json(Self.queryOrders(
+                txid: sellID, side: "sell", status: "canceled", volume: "\(bought.quantity)", executed: "\(first)", price: "7",
+                cost: "\(first * 7)", fee: "0.01")))
+            try await engine.reconcile()
+            let rest = try #require(await engine.currentLedger.positions.values.first)
+            #expect(rest.quantity == bought.quantity - first)
+            // The rest goes on the next ticker at 6.5.
+            await fake.setPrice(Decimal(string: "6.5")!, pairKey: "XXBTZUSD")
+            try await engine.onPrice(Decimal(string: "6.5")!, pair: "BTC/USD", at: Self.start.addingTimeInterval(7 * 3600 + 2))
+            try await engine.reconcile()
+            #expect(await engine.currentLedger.positions.isEmpty)
+            let ledger = await engine.currentLedger
+            let trade = try #require(try DatabaseQueue(path: path).read { db in try Row.fetchOne(db, sql: "SELECT * FROM trades") })
+            #expect(trade["status"] as String == "closed")
+            #expect(Decimal(string: trade["quantity"] as String) == bought.quantity)
+            #expect(Decimal(string: trade["exit_quantity"] as String) == bought.quantity)
+            // Net P&L of both pieces, to the digit: what the ledger realised minus every fee.
+            #expect(Decimal(string: trade["realized_pnl"] as String) == ledger.realisedPnL - ledger.fees)
+            let (_, closed) = try #require(try await storage.closedTrades(mode: .live).first)
+            #expect(closed.netPnL == ledger.realisedPnL - ledger.fees)
+        }
     }
 
     // 14a. rsi-pullback's widened lower barrier must stay below its recovery threshold.
@@ -505,8 +573,10 @@ import TestSupport
         #expect(second.output.contains("another trading-engine"))
     }
 
-    static func queryOrders(txid: String, side: String, status: String, volume: String, price: String, cost: String, fee: String, userref: Int = 1) -> String {
-        #"{"error":[],"result":{"\#(txid)":{"refid":null,"userref":\#(userref),"status":"\#(status)","reason":null,"opentm":1688665496.7808,"closetm":1688665499.1922,"starttm":0,"expiretm":0,"descr":{"pair":"XBTUSD","type":"\#(side)","ordertype":"market","price":"0","price2":"0","leverage":"none","order":"\#(side) \#(volume) XBTUSD @ market","close":""},"vol":"\#(volume)","vol_exec":"\#(volume)","cost":"\#(cost)","fee":"\#(fee)","price":"\#(price)","stopprice":"0.00000","limitprice":"0.00000","misc":"","oflags":"fciq","trades":["TZX2WP-XSEOP-FP7WYR"]}}}"#
+    static func queryOrders(
+        txid: String, side: String, status: String, volume: String, executed: String? = nil, price: String, cost: String, fee: String, userref: Int = 1
+    ) -> String {
+        #"{"error":[],"result":{"\#(txid)":{"refid":null,"userref":\#(userref),"status":"\#(status)","reason":null,"opentm":1688665496.7808,"closetm":1688665499.1922,"starttm":0,"expiretm":0,"descr":{"pair":"XBTUSD","type":"\#(side)","ordertype":"market","price":"0","price2":"0","leverage":"none","order":"\#(side) \#(volume) XBTUSD @ market","close":""},"vol":"\#(volume)","vol_exec":"\#(executed ?? volume)","cost":"\#(cost)","fee":"\#(fee)","price":"\#(price)","stopprice":"0.00000","limitprice":"0.00000","misc":"","oflags":"fciq","trades":["TZX2WP-XSEOP-FP7WYR"]}}}"#
     }
 }
 
