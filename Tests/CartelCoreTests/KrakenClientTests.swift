@@ -11,12 +11,19 @@ import Testing
         _ url: String, fake: FakeKraken? = nil, attempts: Int = 3, timeout: Duration = .seconds(5),
         breaker: Int = 5, coolDown: Duration = .seconds(30), metrics: any MetricsFactory = PrometheusMetricsFactory(registry: .init())
     ) throws -> KrakenClient<SystemTime> {
+        try client(url, fake: fake, attempts: attempts, timeout: timeout, breaker: breaker, coolDown: coolDown, metrics: metrics, clock: SystemTime())
+    }
+
+    func client<C: TimeSource>(
+        _ url: String, fake: FakeKraken? = nil, attempts: Int = 3, timeout: Duration = .seconds(5),
+        breaker: Int = 5, coolDown: Duration = .seconds(30), metrics: any MetricsFactory = PrometheusMetricsFactory(registry: .init()), clock: C
+    ) throws -> KrakenClient<C> {
         try KrakenClient(
             configuration: KrakenConfiguration(
                 baseURL: url, publicRequestsPerSecond: 1000, timeout: timeout, maxAttempts: attempts,
                 breakerThreshold: breaker, breakerCoolDown: coolDown, retryBase: .milliseconds(10),
                 apiKey: fake?.apiKey, apiSecret: fake?.secretBase64),
-            clock: SystemTime(), logger: Logger(label: "test"), metrics: metrics)
+            clock: clock, logger: Logger(label: "test"), metrics: metrics)
     }
 
     @Test func publicEndpointsDecodeKrakensAnswers() async throws {
@@ -167,18 +174,25 @@ import Testing
         try await withFakeKraken { fake, url in
             await fake.setDefault("Time", .status(500, "<html>down</html>"))
             let registry = PrometheusCollectorRegistry()
+            // The breaker's cool-down runs on a manual clock: the test moves it instead of sleeping.
+            let clock = ManualClock()
             let kraken = try client(
                 url, attempts: 1, breaker: 2, coolDown: .milliseconds(300),
-                metrics: PrometheusMetricsFactory(registry: registry))
-            for _ in 0..<2 { _ = try? await kraken.serverTime() }
+                metrics: PrometheusMetricsFactory(registry: registry), clock: clock)
+            // Calls 10 ms apart: the public pacing (1 ms at 1,000 per second) never has to wait.
+            for _ in 0..<2 {
+                clock.advance(by: .milliseconds(10))
+                _ = try? await kraken.serverTime()
+            }
             #expect(await kraken.breakerState(.public) == .open)
+            clock.advance(by: .milliseconds(10))
             let error = await #expect(throws: KrakenError.self) { try await kraken.serverTime() }
             #expect(error?.message.contains("circuit breaker") == true)
             #expect(await fake.requests().count == 2)  // the third call never left
             #expect(registry.emitToString().contains(#"kraken_breaker_state{group="public"} 2"#))
 
             await fake.setDefault("Time", .fixture("kraken_public_Time.json"))
-            try await Task.sleep(for: .milliseconds(350))
+            clock.advance(by: .milliseconds(350))
             #expect(try await kraken.serverTime().unixtime == 1_688_669_448)
             #expect(await kraken.breakerState(.public) == .closed)
             let text = registry.emitToString()

@@ -23,11 +23,14 @@ import Testing
         var candles: [Candle] { value.withLock { $0 } }
     }
 
-    /// Runs a collector for BTC/USD (1-minute candles, 1-second polls) until `body` returns.
+    /// Runs a collector for BTC/USD (1-minute candles, 1-second polls) until `body` returns, on
+    /// a manual clock that moves in 50 ms steps whenever the collector waits: its polls, backoffs
+    /// and schedules take no real time (HTTP to the fake and its timeouts are real).
     func collecting(
         url: String, storage: SQLiteStorage, pairs: [String] = ["BTC/USD"], timeout: Duration = .seconds(2),
-        _ body: (Received) async throws -> Void
+        _ body: (Received, ManualClock) async throws -> Void
     ) async throws {
+        let clock = ManualClock(wallTime: Date())
         let feed = CandleFeed()
         let received = Received()
         let stream = feed.subscribe()
@@ -35,19 +38,21 @@ import Testing
             configuration: KrakenConfiguration(
                 baseURL: url, publicRequestsPerSecond: 100, timeout: timeout, maxAttempts: 1, breakerThreshold: 3,
                 breakerCoolDown: .seconds(1), retryBase: .milliseconds(10)),
-            clock: SystemTime(), logger: Logger(label: "test"),
+            clock: clock, logger: Logger(label: "test"),
             metrics: PrometheusMetricsFactory(registry: .init()))
         let collector = MarketDataCollector(
             configuration: MarketDataConfiguration(pairs: pairs, intervals: [1], tickerPollSeconds: 1),
             client: kraken, storage: storage, sink: CandleSink(storage: storage, feed: feed), health: CollectorHealth(),
-            clock: SystemTime(), logger: Logger(label: "test"), random: { 0.5 })
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await collector.run() }
-            group.addTask {
-                for await candle in stream { received.value.withLock { $0.append(candle) } }
+            clock: clock, logger: Logger(label: "test"), random: { 0.5 })
+        try await clock.drive(step: .milliseconds(50)) {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await collector.run() }
+                group.addTask {
+                    for await candle in stream { received.value.withLock { $0.append(candle) } }
+                }
+                try await body(received, clock)
+                group.cancelAll()
             }
-            try await body(received)
-            group.cancelAll()
         }
     }
 
@@ -62,12 +67,13 @@ import Testing
         let times = Self.times(12)
         try await withFakeKraken { fake, url in
             await fake.setCandles(pairKey: "XXBTZUSD", interval: 1, Self.rows(Array(times.prefix(10))))
-            try await collecting(url: url, storage: storage) { received in
+            try await collecting(url: url, storage: storage) { received, clock in
                 #expect(await Processes.eventually(10) { (try? await stored(storage).count) == 10 })
                 #expect(received.candles.isEmpty, "history at start is not news")
                 await fake.setCandles(pairKey: "XXBTZUSD", interval: 1, Self.rows(times))
                 #expect(await Processes.eventually(10) { received.candles.count == 2 })
-                try await Task.sleep(for: .milliseconds(1500))
+                // Several more polls publish nothing twice.
+                #expect(await clock.elapse(.seconds(5)))
                 #expect(received.candles.map { Int($0.openTime.timeIntervalSince1970) } == [times[9], times[10]])
             }
             let candles = try await stored(storage)
@@ -103,14 +109,14 @@ import Testing
         let times = Self.times(8)
         try await withFakeKraken { fake, url in
             await fake.setCandles(pairKey: "XXBTZUSD", interval: 1, Self.rows(Array(times.prefix(5))))
-            try await collecting(url: url, storage: storage, timeout: .milliseconds(800)) { received in
+            try await collecting(url: url, storage: storage, timeout: .milliseconds(800)) { received, clock in
                 #expect(await Processes.eventually(10) { (try? await stored(storage).count) == 5 })
                 // The exchange misbehaves twice while three more candles appear.
                 await fake.enqueue("OHLC", answer, answer)
                 await fake.enqueue("Ticker", answer)
                 await fake.setCandles(pairKey: "XXBTZUSD", interval: 1, Self.rows(times))
                 #expect(await Processes.eventually(20) { received.candles.count >= 3 })
-                try await Task.sleep(for: .milliseconds(1200))
+                #expect(await clock.elapse(.seconds(5)))
                 #expect(received.candles.map { Int($0.openTime.timeIntervalSince1970) } == Array(times[4...6]))
             }
             #expect(try await stored(storage).map { Int($0.openTime.timeIntervalSince1970) } == times)
@@ -127,7 +133,7 @@ import Testing
         let port = try ListeningSocket.freePort()
         let url = "http://127.0.0.1:\(port)"
         let times = Self.times(4)
-        try await collecting(url: url, storage: storage, timeout: .milliseconds(500)) { _ in
+        try await collecting(url: url, storage: storage, timeout: .milliseconds(500)) { _, _ in
             #expect(await Processes.eventually(5) { (try? await storage.collectionStatus().first?.errorCount ?? 0) ?? 0 >= 1 })
             try await withFakeKraken(port: port) { fake, _ in
                 await fake.setCandles(pairKey: "XXBTZUSD", interval: 1, Self.rows(times))
@@ -143,7 +149,7 @@ import Testing
         let storage = try SQLiteStorage(path: dir.file("db.sqlite"))
         try await withFakeKraken { fake, url in
             await fake.setCandles(pairKey: "XXBTZUSD", interval: 1, Self.rows(Self.times(3)))
-            try await collecting(url: url, storage: storage, pairs: ["BTC/USD", "DOGE/USD"]) { _ in
+            try await collecting(url: url, storage: storage, pairs: ["BTC/USD", "DOGE/USD"]) { _, _ in
                 #expect(await Processes.eventually(10) { (try? await stored(storage).count) == 3 })
             }
             let status = try await storage.collectionStatus()
@@ -158,7 +164,7 @@ import Testing
         let storage = try SQLiteStorage(path: dir.file("db.sqlite"))
         try await withFakeKraken { fake, url in
             await fake.setCandles(pairKey: "XXBTZUSD", interval: 1, Self.rows(Self.times(2)))
-            try await collecting(url: url, storage: storage) { _ in
+            try await collecting(url: url, storage: storage) { _, _ in
                 #expect(await Processes.eventually(10) { (try? await stored(storage).count) == 2 })
             }
         }
@@ -166,7 +172,7 @@ import Testing
         try await withFakeKraken { fake, url in
             await fake.setDefault("AssetPairs", .status(503, "<html>maintenance</html>"))
             await fake.setCandles(pairKey: "XXBTZUSD", interval: 1, Self.rows(Self.times(3)))
-            try await collecting(url: url, storage: storage) { _ in
+            try await collecting(url: url, storage: storage) { _, _ in
                 #expect(await Processes.eventually(10) { (try? await stored(storage).count) == 3 })
             }
         }
@@ -184,7 +190,7 @@ import Testing
         try await storage.upsertCandles([candle(1), candle(60)])
         try await withFakeKraken { fake, url in
             await fake.setCandles(pairKey: "XXBTZUSD", interval: 1, Self.rows(Self.times(2)))
-            try await collecting(url: url, storage: storage) { _ in
+            try await collecting(url: url, storage: storage) { _, _ in
                 #expect(await Processes.eventually(10) { (try? await stored(storage).count) == 2 })
             }
         }

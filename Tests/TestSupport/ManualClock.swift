@@ -101,6 +101,31 @@ public final class ManualClock: TimeSource, Sendable {
         advance(toWallTime: date)
     }
 
+    /// Runs `operation` with time moving on its own: whenever something sleeps on this clock,
+    /// it advances by `step` (the code under test never waits for real, and never waits forever).
+    public func drive<T: Sendable>(step: Duration, _ operation: () async throws -> T) async rethrows -> T {
+        let driver = Task {
+            while !Task.isCancelled {
+                if sleeperCount > 0 { advance(by: step) }
+                try? await Task.sleep(for: .microseconds(200))
+            }
+        }
+        defer { driver.cancel() }
+        return try await operation()
+    }
+
+    /// Waits (in real time) until this clock has moved `duration` past now: with ``drive(step:_:)``
+    /// running, that many seconds of the components' life have passed.
+    public func elapse(_ duration: Duration, timeout: Duration = .seconds(20)) async -> Bool {
+        let target = now.advanced(by: duration)
+        let deadline = ContinuousClock.now + timeout
+        while now < target {
+            if ContinuousClock.now >= deadline { return false }
+            try? await Task.sleep(for: .milliseconds(1))
+        }
+        return true
+    }
+
     /// Waits (in real time, briefly) until at least `count` tasks sleep on this clock: the
     /// components under test have done their work and gone back to waiting.
     public func waitForSleepers(_ count: Int, timeout: Duration = .seconds(10)) async -> Bool {
