@@ -41,9 +41,9 @@ import TestSupport
         #expect(final.count == 2)
         #expect(try await storage.candles(pair: "BTC/USD", intervalMinutes: 1).count == 3)
         // The paper ledger replays as before; the position and equity belong to paper.
-        let fills = try await storage.ledgerFills(mode: .paper)
+        let fills = try await storage.ledgerFills(mode: .paper, after: 0)
         #expect(fills.map(\.fill.cost) == [20])
-        #expect(try await storage.ledgerFills(mode: .live).isEmpty)
+        #expect(try await storage.ledgerFills(mode: .live, after: 0).isEmpty)
         #expect(try await storage.positionLevels(mode: .paper) == [1: ExitLevels()])
         #expect(try await storage.peakEquity(mode: .paper) == Decimal(string: "9999.92"))
         #expect(try await storage.peakEquity(mode: .live) == nil)

@@ -115,9 +115,12 @@ import TestSupport
             let engine = try await Self.liveEngine(storage, fake: fake, url: url, clock: clock)
             try await engine.start()
             for index in 0...6 { try await engine.onClosedCandle(Self.candle(index, close: T.closes[index])) }
-            try await engine.reconcile()
+            // Kraken's order lists can trail a placement: a few lookups over two minutes first.
+            for _ in 0..<2 {
+                try await engine.reconcile()
+                clock.advance(by: .seconds(61))
+            }
             #expect(try Self.orders(path).map { $0["status"] as String } == ["unknown"])
-            clock.advance(by: .seconds(61))
             try await engine.reconcile()
             #expect(try Self.orders(path).map { $0["status"] as String } == ["abandoned"])
             #expect(await fake.requests().filter { $0.endpoint == "AddOrder" }.count == 1)
@@ -150,6 +153,107 @@ import TestSupport
             #expect(try Self.orders(path).map { $0["status"] as String } == ["filled"])
             #expect(await second.currentLedger.positions.values.first?.quantity == 1)
             #expect(await fake.requests().filter { $0.endpoint == "AddOrder" }.count == 1)
+        }
+    }
+
+    // 2d. A userref alone proves nothing: an order of another database or bot with the same
+    // number (different side or volume) is not taken for ours.
+    @Test func anotherOrderWithTheSameUserrefIsNotTakenForOurs() async throws {
+        try await withFakeKraken { fake, url in
+            await Self.openExchange(fake)
+            let dir = try TemporaryDirectory(prefix: "defect2d")
+            defer { dir.remove() }
+            let (path, storage) = try await T.seededStorage(dir)
+            // Another database on the same key placed its own order 1 (5 BTC) a moment ago.
+            let other = try await T.krakenBroker(.live, fake: fake, url: url)
+            _ = try await other.execute(
+                OrderRequest(clientOrderID: "other-1", strategyKey: "9", userref: 1, pair: "BTC/USD", side: .buy, quantity: 5, referencePrice: 9,
+                             time: Self.start), lot: .generic)
+            await fake.enqueue("AddOrder", .status(502, "<html>Bad Gateway</html>"))
+            let clock = ManualClock(wallTime: Self.start)
+            let engine = try await Self.liveEngine(storage, fake: fake, url: url, clock: clock)
+            try await engine.start()
+            for index in 0...6 { try await engine.onClosedCandle(Self.candle(index, close: T.closes[index])) }
+            for _ in 0..<3 {
+                try await engine.reconcile()
+                clock.advance(by: .seconds(61))
+            }
+            #expect(try Self.orders(path).map { $0["status"] as String } == ["abandoned"])
+            #expect(try T.count(path, "SELECT COUNT(*) FROM fills") == 0)
+            #expect(await engine.currentLedger.positions.isEmpty)
+        }
+    }
+
+    // 2e. An AddOrder error this code does not know is not taken as a refusal: Kraken may have placed it.
+    @Test func anUnknownAddOrderErrorLeavesTheOutcomeUnknown() async throws {
+        try await withFakeKraken { fake, url in
+            await Self.openExchange(fake)
+            await fake.enqueue("AddOrder", .executed(then: .json(#"{"error":["EGeneral:Internal error"]}"#)))
+            let dir = try TemporaryDirectory(prefix: "defect2e")
+            defer { dir.remove() }
+            let (path, storage) = try await T.seededStorage(dir)
+            let engine = try await Self.liveEngine(storage, fake: fake, url: url, clock: ManualClock(wallTime: Self.start))
+            try await engine.start()
+            for index in 0...6 { try await engine.onClosedCandle(Self.candle(index, close: T.closes[index])) }
+            #expect(try Self.orders(path).map { $0["status"] as String } == ["unknown"])
+            try await engine.reconcile()
+            #expect(try Self.orders(path).map { $0["status"] as String } == ["filled"])
+            // And a refusal Kraken states is one: nothing placed, nothing in flight.
+            #expect(KrakenBrokerRefusals.notPlaced(KrakenError(.orderRejected, "EOrder:Insufficient funds")))
+            #expect(KrakenBrokerRefusals.notPlaced(KrakenError(.retryLater, "AddOrder: circuit breaker for private calls is open; next try in 5 s")))
+            #expect(!KrakenBrokerRefusals.notPlaced(KrakenError(.retryLater, "AddOrder: HTTP 502 <html>")))
+            #expect(!KrakenBrokerRefusals.notPlaced(KrakenError(.fixConfiguration, "EGeneral:Internal error")))
+        }
+    }
+
+    // 2f. Several unfinished live orders of one strategy (a database from before one order in
+    // flight was enforced) are all taken up and settled.
+    @Test func everyUnfinishedOrderOfAStrategyIsTakenUp() async throws {
+        try await withFakeKraken { fake, url in
+            await Self.openExchange(fake)
+            let dir = try TemporaryDirectory(prefix: "defect2f")
+            defer { dir.remove() }
+            let (path, storage) = try await T.seededStorage(dir)
+            let clock = ManualClock(wallTime: Self.start)
+            let first = try await Self.liveEngine(storage, fake: fake, url: url, clock: clock)
+            let strategy = try #require(try await first.start().first)
+            let broker = try await T.krakenBroker(.live, fake: fake, url: url, nonces: storage)
+            for (index, quantity) in [Decimal(1), 2].enumerated() {
+                let id = try await storage.recordOrder(
+                    OrderRecord(strategyID: strategy.id, signalID: nil, clientOrderID: "sc-old-\(index)", mode: .live, pair: "BTC/USD", side: .buy,
+                                quantity: quantity, status: .submitting, createdAt: clock.wallTime), at: clock.wallTime)
+                _ = try await broker.execute(
+                    OrderRequest(clientOrderID: "sc-old-\(index)", strategyKey: "1", userref: Int32(id), pair: "BTC/USD", side: .buy,
+                                 quantity: quantity, referencePrice: 9, time: clock.wallTime), lot: .generic)
+            }
+            let second = try await Self.liveEngine(storage, fake: fake, url: url, clock: clock)
+            try await second.start()
+            try await second.reconcile()
+            #expect(try Self.orders(path).map { $0["status"] as String } == ["filled", "filled"])
+            #expect(await second.currentLedger.positions.values.first?.quantity == 3)
+        }
+    }
+
+    // 2g. A slow Kraken holds up reconciliation and balance checks, never a stop-loss.
+    @Test func aSlowBalanceCallDoesNotHoldUpAStopLoss() async throws {
+        try await withFakeKraken { fake, url in
+            let dir = try TemporaryDirectory(prefix: "defect2g")
+            defer { dir.remove() }
+            let (path, storage) = try await T.seededStorage(dir, strategies: "sma-cross:BTC/USD:60:fast=2,slow=4,stop_loss=10")
+            let engine = try await Self.liveEngine(storage, fake: fake, url: url, clock: ManualClock(wallTime: Self.start), settings: [:])
+            try await engine.start()  // the ledger opens from the fixture's balances
+            await Self.openExchange(fake)
+            for index in 0...6 { try await engine.onClosedCandle(Self.candle(index, close: T.closes[index])) }
+            try await engine.reconcile()
+            await fake.enqueue("Balance", .delayed(.milliseconds(800), .fixture("kraken_private_Balance.json")))
+            let sync = Task { try await engine.syncBalances() }
+            try await Task.sleep(for: .milliseconds(200))  // the balance call is on its way
+            try await engine.onPrice(5, pair: "BTC/USD", at: Self.start.addingTimeInterval(7 * 3600 + 1))
+            #expect(try T.count(path, "SELECT COUNT(*) FROM orders WHERE side = 'sell'") == 1)
+            // The stop's sell went out while the balance call was still waiting for its answer.
+            let endpoints = await fake.requests().map(\.endpoint).filter { $0 == "Balance" || $0 == "AddOrder" }
+            #expect(endpoints.suffix(2) == ["Balance", "AddOrder"])
+            try await sync.value
         }
     }
 
@@ -227,6 +331,78 @@ import TestSupport
         }
     }
 
+    // 4b. An exit the exchange refuses (a remainder below its minimum order) is tried again
+    // after a backoff, not on every ticker.
+    @Test func aRefusedExitIsNotRetriedOnEveryTicker() async throws {
+        try await withFakeKraken { fake, url in
+            await Self.openExchange(fake)
+            let dir = try TemporaryDirectory(prefix: "defect4b")
+            defer { dir.remove() }
+            let (path, storage) = try await T.seededStorage(dir, strategies: "sma-cross:BTC/USD:60:fast=2,slow=4,stop_loss=10")
+            let clock = ManualClock(wallTime: Self.start)
+            let engine = try await Self.liveEngine(storage, fake: fake, url: url, clock: clock, settings: [:])
+            try await engine.start()
+            for index in 0...6 { try await engine.onClosedCandle(Self.candle(index, close: T.closes[index])) }
+            try await engine.reconcile()
+            let bought = try #require(await engine.currentLedger.positions.values.first)
+            // The stop's sell is canceled with all but 0.00005 BTC sold: below Kraken's 0.0001 minimum.
+            try await engine.onPrice(7, pair: "BTC/USD", at: Self.start.addingTimeInterval(7 * 3600 + 1))
+            let sellID = try #require(await engine.ordersInFlight.values.first?.exchangeOrderID)
+            let sold = bought.quantity - Decimal(string: "0.00005")!
+            await fake.enqueue("QueryOrders", .json(Self.queryOrders(
+                txid: sellID, side: "sell", status: "canceled", volume: "\(bought.quantity)", executed: "\(sold)", price: "7",
+                cost: "\(sold * 7)", fee: "0.01")))
+            try await engine.reconcile()
+            #expect(await engine.currentLedger.positions.values.first?.quantity == Decimal(string: "0.00005"))
+            for second in 2...10 {
+                try await engine.onPrice(7, pair: "BTC/USD", at: Self.start.addingTimeInterval(Double(7 * 3600 + second)))
+            }
+            #expect(try T.count(path, "SELECT COUNT(*) FROM orders WHERE status = 'rejected'") == 1)
+            clock.advance(by: .seconds(301))
+            try await engine.onPrice(7, pair: "BTC/USD", at: Self.start.addingTimeInterval(Double(7 * 3600 + 400)))
+            #expect(try T.count(path, "SELECT COUNT(*) FROM orders WHERE status = 'rejected'") == 2)
+        }
+    }
+
+    // 4c. Live and validate keep one cash balance: an entry in a pair quoted in another currency is refused.
+    @Test func anEntryQuotedInAnotherCurrencyIsRefusedInLiveMode() async throws {
+        try await withFakeKraken { fake, url in
+            await Self.openExchange(fake)
+            let dir = try TemporaryDirectory(prefix: "defect4c")
+            defer { dir.remove() }
+            let (path, storage) = try await T.seededStorage(dir)
+            let engine = try await Self.liveEngine(storage, fake: fake, url: url, clock: ManualClock(wallTime: Self.start))
+            try await engine.start()  // opened in USD
+            _ = try await DatabaseQueue(path: path).write { db in
+                try db.execute(sql: """
+                    INSERT INTO strategies (name, kind, pair, interval_minutes, parameters, enabled, created_at, updated_at)
+                    VALUES ('eth-btc', 'sma-cross', 'ETH/BTC', 60, '{"fast":2,"slow":4}', 1, '2025-01-01 00:00:00.000', '2025-01-01 00:00:00.000')
+                    """)
+            }
+            try await engine.reloadStrategies()
+            for index in 0...6 { try await engine.onClosedCandle(Self.candle(index, close: T.closes[index], pair: "ETH/BTC")) }
+            #expect(await fake.requests().filter { $0.endpoint == "AddOrder" }.isEmpty)
+            #expect(try T.count(path, "SELECT COUNT(*) FROM signals WHERE pair = 'ETH/BTC' AND action = 'enter'") == 1)
+        }
+    }
+
+    // 4d. A position stored without exit levels (a database from before they were stored) gets
+    // them from its strategy's rules when the engine starts.
+    @Test func aPositionWithoutStoredLevelsIsProtectedAtStart() async throws {
+        let dir = try TemporaryDirectory(prefix: "defect4d")
+        defer { dir.remove() }
+        let (_, storage) = try await T.seededStorage(dir, strategies: "sma-cross:BTC/USD:60:fast=2,slow=4,stop_loss=10")
+        let first = try T.engine(storage)
+        try await first.start()
+        for index in 0...6 { try await first.onClosedCandle(Self.candle(index, close: T.closes[index])) }
+        let stop = try #require(await first.positionLevels.values.first?.stopLoss)
+        try await storage.savePositionLevels(mode: .paper, strategyID: 1, levels: ExitLevels())
+        let second = try T.engine(storage)
+        try await second.start()
+        #expect(await second.positionLevels[1]?.stopLoss == stop)
+        #expect(try await storage.positionLevels(mode: .paper)[1]?.stopLoss == stop)
+    }
+
     // 5. Paper positions stay in the paper ledger.
     @Test func paperPositionsDoNotComeBackInLiveMode() async throws {
         try await withFakeKraken { fake, url in
@@ -265,7 +441,7 @@ import TestSupport
         async let eth: Void = engine.onClosedCandle(Self.candle(6, close: T.closes[6], pair: "ETH/USD"))
         _ = try await (btc, eth)
         #expect(await engine.currentLedger.positions.count == 2)
-        #expect(try await storage.ledgerFills(mode: .paper).count == 2)
+        #expect(try await storage.ledgerFills(mode: .paper, after: 0).count == 2)
     }
 
     // 7. A strategy removed by a reload while its candle is being processed does not trap.
@@ -613,7 +789,11 @@ final class SlowFillStorage: LedgerStorage {
         try await base.updateOrder(id: id, status: status, exchangeOrderID: exchangeOrderID, error: error, at: time)
     }
     func unfinishedOrders(mode: TradingMode) async throws -> [OrderRecord] { try await base.unfinishedOrders(mode: mode) }
-    func ledgerFills(mode: TradingMode) async throws -> [LedgerFill] { try await base.ledgerFills(mode: mode) }
+    func ledgerFills(mode: TradingMode, after fillID: Int64) async throws -> [LedgerFill] { try await base.ledgerFills(mode: mode, after: fillID) }
+    func lastFillID() async throws -> Int64 { try await base.lastFillID() }
+    func savePositionLevels(mode: TradingMode, strategyID: Int64, levels: ExitLevels) async throws {
+        try await base.savePositionLevels(mode: mode, strategyID: strategyID, levels: levels)
+    }
     func positionLevels(mode: TradingMode) async throws -> [Int64: ExitLevels] { try await base.positionLevels(mode: mode) }
     func recordEquity(_ snapshot: EquitySnapshot, mode: TradingMode) async throws { try await base.recordEquity(snapshot, mode: mode) }
     func peakEquity(mode: TradingMode) async throws -> Decimal? { try await base.peakEquity(mode: mode) }

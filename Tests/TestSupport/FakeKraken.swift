@@ -269,7 +269,10 @@ public struct FakeExchange: Sendable {
         case "OpenOrders":
             return .json(#"{"error":[],"result":{"open":{}}}"#)
         case "ClosedOrders":
-            let matching = orders.filter { order in query["userref"].map { Int($0) == order.userref } ?? true }
+            let since = Double(query["start"] ?? "") ?? 0
+            let matching = orders.filter { order in
+                (query["userref"].map { Int($0) == order.userref } ?? true) && order.openedAt >= since
+            }
             return .json(#"{"error":[],"result":{"closed":{\#(Self.json(matching))},"count":\#(matching.count)}}"#)
         case "QueryOrders":
             let ids = Set((query["txid"] ?? "").split(separator: ",").map(String.init))
@@ -296,7 +299,7 @@ public struct FakeExchange: Sendable {
         }
         let order = Order(
             txid: "OFAKE\(orders.count + 1)-SIMUL-ATED", userref: query["userref"].flatMap { Int($0) }, pairKey: key, side: side,
-            volume: volume, price: price, cost: cost, fee: fee, openedAt: 1_700_000_000 + Double(orders.count))
+            volume: volume, price: price, cost: cost, fee: fee, openedAt: Date().timeIntervalSince1970)
         orders.append(order)
         return order
     }

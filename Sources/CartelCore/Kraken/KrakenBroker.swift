@@ -42,11 +42,10 @@ public struct KrakenBroker<C: TimeSource>: Broker {
         let result: KrakenAddOrderResult
         do {
             result = try await client.addOrder(request)
-        } catch let error as KrakenError where error.kind != .retryLater {
-            // Kraken answered with an error (refused order, bad key, permission): nothing placed.
+        } catch let error as KrakenError where KrakenBrokerRefusals.notPlaced(error) {
             return .rejected("\(error)")
         } catch {
-            // No answer, or one that cannot be read: Kraken may have placed it.
+            // No answer, one that cannot be read, or an error Kraken may give after placing it.
             return .unknown("\(error)")
         }
         guard mode == .live else { return .validated(description: result.descr.order) }
@@ -67,13 +66,20 @@ public struct KrakenBroker<C: TimeSource>: Broker {
         return updates
     }
 
-    /// Looks in the open orders, then the closed ones, for the order placed with `userref`.
-    public func find(userref: Int32) async throws -> FoundOrder? {
-        let open = try await client.openOrders(userref: userref)
-        let closed = open.isEmpty ? try await client.closedOrders(userref: userref) : [:]
-        // One order per userref (it is the order's own id); the newest if Kraken shows several.
-        guard let (txid, order) = (open.isEmpty ? closed : open).max(by: { $0.value.openedAt < $1.value.openedAt }) else { return nil }
-        return FoundOrder(exchangeOrderID: txid, update: Self.update(txid: txid, order))
+    /// Kraken's order that is `order`: one listed under its `userref` (open orders, then closed
+    /// ones since shortly before it was made) whose side and volume are the order's. A userref
+    /// alone is not proof: another database or bot on the same key can use the same number.
+    public func find(_ order: OrderRecord) async throws -> FoundOrder? {
+        let notBefore = min(order.createdAt, order.updatedAt).addingTimeInterval(-600)
+        func matches(_ candidate: KrakenOrder) -> Bool {
+            candidate.volume == order.quantity && candidate.openedAt >= notBefore
+                && (candidate.descr.type.map { $0 == order.side.rawValue } ?? candidate.descr.order.hasPrefix(order.side.rawValue))
+        }
+        let open = try await client.openOrders(userref: order.userref).filter { matches($0.value) }
+        let candidates = open.isEmpty
+            ? try await client.closedOrders(userref: order.userref, since: notBefore).filter { matches($0.value) } : open
+        guard let (txid, found) = candidates.min(by: { $0.value.openedAt < $1.value.openedAt }) else { return nil }
+        return FoundOrder(exchangeOrderID: txid, update: Self.update(txid: txid, found))
     }
 
     public func balances() async throws -> [String: Decimal]? {
@@ -92,5 +98,22 @@ public struct KrakenBroker<C: TimeSource>: Broker {
         default:
             return .open
         }
+    }
+}
+
+/// Which `AddOrder` errors prove Kraken did not place the order.
+public enum KrakenBrokerRefusals {
+    /// Kraken refused the order (`EOrder:*`, invalid arguments) or the request (key, signature,
+    /// permission, nonce, rate limit, lockout, unknown pair, an HTTP 4xx), or the request never
+    /// left (open circuit breaker). Anything else — timeouts, 5xx, `EService:*`, an error code
+    /// not known here — may follow a placement, so its outcome is unknown.
+    public static func notPlaced(_ error: KrakenError) -> Bool {
+        if error.kind == .orderRejected { return true }
+        let refusals = [
+            "EOrder:", "EGeneral:Invalid arguments", "EAPI:Invalid key", "EAPI:Invalid signature", "EAPI:Invalid nonce",
+            "EAPI:Rate limit", "EGeneral:Permission denied", "EGeneral:Temporary lockout", "EQuery:Unknown asset pair",
+        ]
+        return refusals.contains { error.message.hasPrefix($0) } || error.message.contains("circuit breaker")
+            || error.message.range(of: #"^AddOrder: HTTP 4\d\d"#, options: .regularExpression) != nil
     }
 }

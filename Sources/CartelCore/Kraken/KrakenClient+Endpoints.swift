@@ -52,9 +52,11 @@ extension KrakenClient {
         return try await privateCall("OpenOrders", parameters, as: KrakenOpenOrders.self).open
     }
 
-    /// Closed orders (the most recent 50 that match), optionally only those with `userref`.
-    public func closedOrders(userref: Int32? = nil) async throws -> [String: KrakenOrder] {
-        let parameters = userref.map { [("userref", "\($0)")] } ?? []
+    /// Closed orders (the most recent 50 that match), optionally only those with `userref`
+    /// and opened since `since`.
+    public func closedOrders(userref: Int32? = nil, since: Date? = nil) async throws -> [String: KrakenOrder] {
+        var parameters = userref.map { [("userref", "\($0)")] } ?? []
+        if let since { parameters.append(("start", "\(Int(since.timeIntervalSince1970))")) }
         return try await privateCall("ClosedOrders", parameters, as: KrakenClosedOrders.self).closed
     }
 

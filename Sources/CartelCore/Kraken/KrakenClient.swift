@@ -76,22 +76,36 @@ public actor KrakenClient<C: TimeSource> {
         guard let signer, let apiKey = configuration.apiKey else {
             throw KrakenError(.fixConfiguration, "\(endpoint) needs KRAKEN_API_KEY and KRAKEN_API_SECRET")
         }
-        await acquirePrivate()
-        defer { releasePrivate() }
         let path = "/0/private/\(endpoint)"
         return try await withRetries(endpoint: endpoint, group: .private, attempts: retry ? configuration.maxAttempts : 1) {
-            let wait = await self.reservePrivate(cost: cost)
-            if wait > .zero { try await self.clock.sleep(for: wait) }
-            let nonce = try await self.nextNonce()
-            let body = Self.formEncode([("nonce", "\(nonce)")] + parameters)
-            let headers = [
-                ("API-Key", apiKey), ("API-Sign", signer.sign(uriPath: path, nonce: "\(nonce)", body: body)),
-                ("Content-Type", "application/x-www-form-urlencoded; charset=utf-8"),
-            ]
-            return try await self.exchange(
-                endpoint: endpoint, group: .private, method: "POST", url: configuration.baseURL + path,
-                headers: headers, body: body, as: type)
+            // Serialised per attempt, not across the backoff between attempts: an order is never
+            // held up longer than one request of another call.
+            await self.acquirePrivate()
+            do {
+                let result = try await self.signedAttempt(endpoint, path: path, parameters: parameters, cost: cost, apiKey: apiKey, signer: signer, as: type)
+                await self.releasePrivate()
+                return result
+            } catch {
+                await self.releasePrivate()
+                throw error
+            }
         }
+    }
+
+    /// One signed request: pacing by the tier's counter, a fresh nonce, the signature over the exact body.
+    func signedAttempt<T: Decodable & Sendable>(
+        _ endpoint: String, path: String, parameters: [(String, String)], cost: Double, apiKey: String, signer: KrakenSigner, as type: T.Type
+    ) async throws -> T {
+        let wait = reservePrivate(cost: cost)
+        if wait > .zero { try await clock.sleep(for: wait) }
+        let nonce = try await nextNonce()
+        let body = Self.formEncode([("nonce", "\(nonce)")] + parameters)
+        let headers = [
+            ("API-Key", apiKey), ("API-Sign", signer.sign(uriPath: path, nonce: "\(nonce)", body: body)),
+            ("Content-Type", "application/x-www-form-urlencoded; charset=utf-8"),
+        ]
+        return try await exchange(
+            endpoint: endpoint, group: .private, method: "POST", url: configuration.baseURL + path, headers: headers, body: body, as: type)
     }
 
     func withRetries<T: Sendable>(

@@ -123,6 +123,9 @@ public struct KrakenOrderRequest: Sendable, Equatable {
         case .limit(let price): fields += [("ordertype", "limit"), ("price", DecimalText.string(price))]
         }
         fields.append(("volume", DecimalText.string(volume)))
+        // The fee in the quote currency, buying and selling: the ledger books fees in quote
+        // (Kraken would otherwise take a sell's fee in the base asset).
+        fields.append(("oflags", "fciq"))
         if let userref { fields.append(("userref", "\(userref)")) }
         if validateOnly { fields.append(("validate", "true")) }
         return fields

@@ -27,6 +27,7 @@ enum SQLiteSchema {
                     AND newer.open_time > candles.open_time);
 
             ALTER TABLE fills ADD COLUMN cost TEXT;
+            ALTER TABLE orders ADD COLUMN entry_atr REAL;
 
             CREATE TABLE positions_v4 (
                 mode TEXT NOT NULL CHECK (mode IN ('paper', 'validate', 'live')),
@@ -66,6 +67,7 @@ enum SQLiteSchema {
                 quote_asset TEXT NOT NULL,
                 starting_balance TEXT NOT NULL,
                 holdings TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(holdings)),
+                after_fill_id INTEGER NOT NULL DEFAULT 0,
                 created_at DATETIME NOT NULL
             );
 

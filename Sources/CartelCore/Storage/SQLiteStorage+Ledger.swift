@@ -60,12 +60,12 @@ extension SQLiteStorage: LedgerStorage {
                 try db.execute(
                     sql: """
                         INSERT INTO orders (strategy_id, signal_id, client_order_id, exchange_order_id, mode, pair, side,
-                            order_type, quantity, status, error, created_at, updated_at)
-                        VALUES (?, ?, ?, ?, ?, ?, ?, 'market', ?, ?, ?, ?, ?)
+                            order_type, quantity, status, error, entry_atr, created_at, updated_at)
+                        VALUES (?, ?, ?, ?, ?, ?, ?, 'market', ?, ?, ?, ?, ?, ?)
                         """,
                     arguments: [order.strategyID, order.signalID, order.clientOrderID, order.exchangeOrderID,
                                 order.mode.rawValue, order.pair, order.side.rawValue, DecimalText.string(order.quantity),
-                                order.status.rawValue, order.error, UTCTime.sqlite(order.createdAt), UTCTime.sqlite(time)])
+                                order.status.rawValue, order.error, order.atr, UTCTime.sqlite(order.createdAt), UTCTime.sqlite(time)])
             } catch let error as DatabaseError where error.extendedResultCode == .SQLITE_CONSTRAINT_UNIQUE {
                 throw StorageError(.duplicate, "an order with client id \(order.clientOrderID) exists already")
             }
@@ -215,7 +215,19 @@ extension SQLiteStorage: LedgerStorage {
                         open["id"] as Int64])
     }
 
-    public func ledgerFills(mode: TradingMode) async throws -> [LedgerFill] {
+    public func lastFillID() async throws -> Int64 {
+        try await pool.read { db in try Int64.fetchOne(db, sql: "SELECT MAX(id) FROM fills") ?? 0 }
+    }
+
+    public func savePositionLevels(mode: TradingMode, strategyID: Int64, levels: ExitLevels) async throws {
+        try await pool.write { db in
+            try db.execute(
+                sql: "UPDATE positions SET stop_loss = ?, take_profit = ? WHERE mode = ? AND strategy_id = ?",
+                arguments: [levels.stopLoss.map(DecimalText.string), levels.takeProfit.map(DecimalText.string), mode.rawValue, strategyID])
+        }
+    }
+
+    public func ledgerFills(mode: TradingMode, after fillID: Int64) async throws -> [LedgerFill] {
         try await pool.read { db in
             try Row.fetchAll(
                 db,
@@ -223,10 +235,10 @@ extension SQLiteStorage: LedgerStorage {
                     SELECT f.order_id, f.exchange_trade_id, f.time, f.quantity, f.price, f.fee, f.cost, o.strategy_id, o.pair, o.side,
                         COALESCE(s.reason, '') AS reason
                     FROM fills f JOIN orders o ON o.id = f.order_id LEFT JOIN signals s ON s.id = o.signal_id
-                    WHERE o.mode = ?
+                    WHERE o.mode = ? AND f.id > ?
                     ORDER BY f.id
                     """,
-                arguments: [mode.rawValue]
+                arguments: [mode.rawValue, fillID]
             ).map { row in
                 let sideText: String = row["side"]
                 guard let side = OrderSide(rawValue: sideText) else {
@@ -311,7 +323,7 @@ extension SQLiteStorage: LedgerStorage {
                 mode: mode, quoteAsset: row["quote_asset"],
                 startingBalance: try DecimalText.decimal(row["starting_balance"], column: "ledger_accounts.starting_balance"),
                 holdings: try holdings.mapValues { try DecimalText.decimal($0, column: "ledger_accounts.holdings") },
-                createdAt: row["created_at"])
+                afterFillID: row["after_fill_id"], createdAt: row["created_at"])
         }
     }
 
@@ -321,11 +333,12 @@ extension SQLiteStorage: LedgerStorage {
         try await pool.write { db in
             try db.execute(
                 sql: """
-                    INSERT INTO ledger_accounts (mode, quote_asset, starting_balance, holdings, created_at) VALUES (?, ?, ?, ?, ?)
+                    INSERT INTO ledger_accounts (mode, quote_asset, starting_balance, holdings, after_fill_id, created_at)
+                    VALUES (?, ?, ?, ?, ?, ?)
                     ON CONFLICT (mode) DO NOTHING
                     """,
                 arguments: [account.mode.rawValue, account.quoteAsset, DecimalText.string(account.startingBalance), holdings,
-                            UTCTime.sqlite(account.createdAt)])
+                            account.afterFillID, UTCTime.sqlite(account.createdAt)])
         }
     }
 
@@ -379,7 +392,7 @@ extension SQLiteStorage: LedgerStorage {
             exchangeOrderID: row["exchange_order_id"], userref: Int32(truncatingIfNeeded: (row["userref"] as Int64?) ?? 0), mode: mode,
             pair: row["pair"], side: side, quantity: try DecimalText.decimal(row["quantity"], column: "orders.quantity"), status: status,
             error: row["error"], createdAt: row["created_at"], updatedAt: row["updated_at"],
-            reason: row.hasColumn("signal_reason") ? row["signal_reason"] : nil)
+            reason: row.hasColumn("signal_reason") ? row["signal_reason"] : nil, atr: row["entry_atr"])
     }
 
     static func json(_ parameters: [String: Double]) throws -> String {

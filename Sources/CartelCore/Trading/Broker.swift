@@ -44,8 +44,9 @@ public protocol Broker: Sendable {
     func execute(_ order: OrderRequest, lot: LotRules) async throws -> BrokerOutcome
     /// The state of accepted orders, by their exchange ids.
     func reconcile(_ exchangeOrderIDs: [String]) async throws -> [String: OrderUpdate]
-    /// The exchange's order with this `userref`, open or closed, if it has one.
-    func find(userref: Int32) async throws -> FoundOrder?
+    /// The exchange's order that is `order` — the one placed with its `userref`, on its side and
+    /// for its quantity, at about its time — open or closed, if the exchange has it.
+    func find(_ order: OrderRecord) async throws -> FoundOrder?
     /// The account's balances by asset code (`ZUSD`, `XXBT`), or nil when the broker has no
     /// account of its own (paper).
     func balances() async throws -> [String: Decimal]?
@@ -54,7 +55,7 @@ public protocol Broker: Sendable {
 extension Broker {
     /// Brokers that fill at once have nothing to reconcile.
     public func reconcile(_ exchangeOrderIDs: [String]) async throws -> [String: OrderUpdate] { [:] }
-    public func find(userref: Int32) async throws -> FoundOrder? { nil }
+    public func find(_ order: OrderRecord) async throws -> FoundOrder? { nil }
     public func balances() async throws -> [String: Decimal]? { nil }
 }
 

@@ -117,13 +117,17 @@ public struct OrderRecord: Sendable, Equatable {
     public var updatedAt: Date
     /// Why it was placed (its signal's reason: `sma cross up`, `stop-loss`), for the trade it closes.
     public var reason: String?
+    /// For an entry: the strategy's ATR when it was decided, so ATR-based exit levels are placed
+    /// from it when the fill is booked, however much later (an analysis value, not money).
+    public var atr: Double?
 
     public init(
         id: Int64 = 0, strategyID: Int64, signalID: Int64?, clientOrderID: String, exchangeOrderID: String? = nil, userref: Int32 = 0,
         mode: TradingMode, pair: String, side: OrderSide, quantity: Decimal, status: Status, error: String? = nil, createdAt: Date,
-        updatedAt: Date? = nil, reason: String? = nil
+        updatedAt: Date? = nil, reason: String? = nil, atr: Double? = nil
     ) {
         self.reason = reason
+        self.atr = atr
         self.id = id
         self.strategyID = strategyID
         self.signalID = signalID
@@ -189,9 +193,16 @@ public struct LedgerAccount: Sendable, Equatable {
     public var startingBalance: Decimal
     /// Every other asset the account held at the start (the trader's own, not the engine's).
     public var holdings: [String: Decimal]
+    /// The ledger replays only fills stored after this one: earlier ones (from before the ledger
+    /// was opened from the account's balances) are already in those balances.
+    public var afterFillID: Int64
     public var createdAt: Date
 
-    public init(mode: TradingMode, quoteAsset: String, startingBalance: Decimal, holdings: [String: Decimal] = [:], createdAt: Date) {
+    public init(
+        mode: TradingMode, quoteAsset: String, startingBalance: Decimal, holdings: [String: Decimal] = [:], afterFillID: Int64 = 0,
+        createdAt: Date
+    ) {
+        self.afterFillID = afterFillID
         self.mode = mode
         self.quoteAsset = quoteAsset
         self.startingBalance = startingBalance
@@ -227,10 +238,15 @@ public protocol LedgerStorage: Sendable {
     /// position) and the position with its exit levels, all in one transaction, in the ledger of
     /// the order's mode. `closedTrade` is the piece the ledger closed, if any.
     func recordFill(_ fill: LedgerFill, position: Position?, levels: ExitLevels, closedTrade: ClosedTrade?, orderFilled: Bool) async throws
-    /// Every fill of `mode` in booking order, for rebuilding the ledger after a restart.
-    func ledgerFills(mode: TradingMode) async throws -> [LedgerFill]
+    /// The fills of `mode` stored after fill `after` (0: all), in booking order, for rebuilding
+    /// the ledger after a restart.
+    func ledgerFills(mode: TradingMode, after fillID: Int64) async throws -> [LedgerFill]
+    /// The id of the newest fill of any mode (0 when none).
+    func lastFillID() async throws -> Int64
     /// The stop-loss and take-profit stored with each open position of `mode`, by strategy id.
     func positionLevels(mode: TradingMode) async throws -> [Int64: ExitLevels]
+    /// Replaces the exit levels stored with an open position (levels restored after an upgrade).
+    func savePositionLevels(mode: TradingMode, strategyID: Int64, levels: ExitLevels) async throws
     func recordEquity(_ snapshot: EquitySnapshot, mode: TradingMode) async throws
     /// The highest equity ever recorded in `mode` (the drawdown kill switch measures from it, across restarts).
     func peakEquity(mode: TradingMode) async throws -> Decimal?

@@ -238,7 +238,9 @@ public struct RiskManager: Sendable {
             case .atr(let multiple):
                 guard let atr, atr.isFinite else { return nil }
                 let distance = Decimal(multiple * atr)
-                return lot.roundPrice(below ? price - distance : price + distance)
+                let level = lot.roundPrice(below ? price - distance : price + distance)
+                // A stop at or below zero never triggers: no level rather than a false one.
+                return level > 0 ? level : nil
             }
         }
         return ExitLevels(stopLoss: level(rules.stopLoss, below: true), takeProfit: level(rules.takeProfit, below: false))

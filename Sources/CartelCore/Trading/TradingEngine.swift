@@ -53,8 +53,15 @@ public actor TradingEngine {
         case anomaly
     }
 
-    /// An order of unknown outcome that Kraken still does not list after this long was never placed.
-    public static let unknownOrderGrace: TimeInterval = 60
+    /// An order of unknown outcome is taken as never placed once Kraken has not listed it in
+    /// ``unknownOrderLookups`` successful lookups over at least this long (its order lists can
+    /// lag a placement by seconds).
+    public static let unknownOrderGrace: TimeInterval = 120
+    public static let unknownOrderLookups = 3
+    /// After the exchange refuses an exit, no new exit of that position for this long.
+    public static let refusedExitBackoff: TimeInterval = 300
+    /// Balances are not compared this soon after a booking (Kraken's own ledger may trail its fills).
+    public static let bookingSettleTime: TimeInterval = 30
 
     let storage: any LedgerStorage
     let broker: any Broker
@@ -73,7 +80,13 @@ public actor TradingEngine {
     var marks: [String: Decimal] = [:]
     /// Stop-loss and take-profit of each open position, by strategy id, as stored with it.
     var levels: [Int64: ExitLevels] = [:]
+    /// Orders submitting, open on the exchange or of unknown outcome, by order id.
     var inFlight: [Int64: OrderRecord] = [:]
+    /// Successful lookups that did not find an order of unknown outcome, by order id.
+    var emptyLookups: [Int64: Int] = [:]
+    /// No exit order for a strategy before this (after the exchange refused one), by strategy id.
+    var exitBackoff: [Int64: Date] = [:]
+    var lastBooking: Date?
     var halts: [HaltCause: String] = [:]
     var lots: [String: LotRules] = [:]
     private var busy = false
@@ -130,7 +143,9 @@ public actor TradingEngine {
                 risk.restoreCooldown(strategyKey: String(id), until: until)
             }
             try await takeUpUnfinishedOrders(at: now)
-            return try await loadStrategies()
+            let running = try await loadStrategies()
+            try await protectPositions()
+            return running
         }
     }
 
@@ -165,10 +180,18 @@ public actor TradingEngine {
             }
             let opened = LedgerAccount(
                 mode: mode, quoteAsset: quote, startingBalance: balances[quote] ?? 0, holdings: balances.filter { $0.key != quote },
-                createdAt: now)
+                afterFillID: try await storage.lastFillID(), createdAt: now)
             try await storage.saveLedgerAccount(opened)
             account = try await storage.ledgerAccount(mode: mode) ?? opened
             halts[.account] = nil
+            // Orders from before the account existed are in the balances it starts from.
+            for order in try await storage.unfinishedOrders(mode: mode) {
+                try await storage.updateOrder(
+                    id: order.id, status: .abandoned, exchangeOrderID: nil,
+                    error: "placed before the \(mode.rawValue) ledger was opened from Kraken's balances, which hold its outcome", at: now)
+                inFlight[order.id] = nil
+                logger.warning("order from before the ledger was opened is left to the balances", metadata: ["order": "\(order.clientOrderID)"])
+            }
             logger.notice(
                 "ledger opened from Kraken's balances", metadata: ["mode": "\(mode.rawValue)", "cash": "\(opened.startingBalance)", "asset": "\(quote)"])
         } catch {
@@ -197,7 +220,11 @@ public actor TradingEngine {
     func rebuildLedger() async throws {
         var rebuilt = PortfolioLedger(startingBalance: account?.startingBalance ?? 0)
         var anomalies: [String] = []
-        for stored in try await storage.ledgerFills(mode: mode) {
+        guard let account else {
+            ledger = rebuilt
+            return
+        }
+        for stored in try await storage.ledgerFills(mode: mode, after: account.afterFillID) {
             let (_, anomaly) = rebuilt.record(
                 stored.fill, side: stored.side, strategyKey: String(stored.strategyID), pair: stored.pair, reason: stored.reason)
             if let anomaly { anomalies.append("order \(stored.orderID): \(anomaly)") }
@@ -233,7 +260,30 @@ public actor TradingEngine {
                     "order sent before a stop has no known outcome: looking it up on Kraken by its userref, never resending it",
                     metadata: ["order": "\(order.clientOrderID)", "userref": "\(order.userref)"])
             }
-            inFlight[order.strategyID] = order
+            inFlight[order.id] = order
+        }
+    }
+
+    /// Gives every open position the exit levels its rules call for where none are stored (a
+    /// database from before levels were stored, or an ATR level whose ATR was not warm when the
+    /// fill was booked) and stores them. Positions keep their stored levels otherwise.
+    func protectPositions() async throws {
+        for (key, position) in ledger.positions.sorted(by: { $0.key < $1.key }) {
+            guard let id = Int64(key) else { continue }
+            let have = levels[id] ?? ExitLevels()
+            let rules = exitRules(for: id)
+            let wanted = RiskManager.exitLevels(
+                entry: position.averagePrice, rules: rules, atr: instances[id]?.latestATR, lot: await lot(position.pair))
+            var next = have
+            if next.stopLoss == nil { next.stopLoss = wanted.stopLoss }
+            if next.takeProfit == nil { next.takeProfit = wanted.takeProfit }
+            guard next != have else { continue }
+            try await storage.savePositionLevels(mode: mode, strategyID: id, levels: next)
+            levels[id] = next
+            logger.notice(
+                "position's exit levels restored from its strategy's rules",
+                metadata: ["strategy": "\(known[id]?.name ?? key)", "stopLoss": "\(next.stopLoss.map { "\($0)" } ?? "-")",
+                           "takeProfit": "\(next.takeProfit.map { "\($0)" } ?? "-")"])
         }
     }
 
@@ -293,6 +343,7 @@ public actor TradingEngine {
             for id in ids { instances[id]?.fresh = false }
             logger.info("strategies warmed up", metadata: ["pair": "\(key.pair)", "interval": "\(key.interval)", "candles": "\(history.count)"])
         }
+        if !fresh.isEmpty { try await protectPositions() }
     }
 
     /// Candles from before the engine started, or stale ones: strategies and ATRs learn from
@@ -348,90 +399,117 @@ public actor TradingEngine {
         try await exclusively {
             marks[pair] = price
             for (key, position) in ledger.positions.sorted(by: { $0.key < $1.key }) where position.pair == pair {
-                guard let id = Int64(key), let trigger = levels[id]?.trigger(at: price), inFlight[id] == nil else { continue }
+                guard let id = Int64(key), let trigger = levels[id]?.trigger(at: price), !isBusy(id), mayExit(id) else { continue }
                 let interval = known[id]?.intervalMinutes ?? 1
                 let signalID = try await storage.recordSignal(
                     strategyID: id, pair: pair, intervalMinutes: interval, candleTime: time, signal: StrategySignal(.exit, trigger.rawValue, confidence: 1),
                     price: price, at: clock.wallTime)
-                let placement = try await place(
+                _ = try await place(
                     strategyID: id, signalID: signalID, clientOrderID: "sc-\(id)-\(Int(time.timeIntervalSince1970))-\(trigger.rawValue)",
                     pair: pair, side: .sell, quantity: position.quantity, referencePrice: price, time: time, reason: trigger.rawValue)
                 instances[id]?.strategy.setPosition(open: holdsOrBuying(id))
-                if trigger == .stopLoss, placement != .notPlaced,
-                    let until = risk.recordStopOut(strategyKey: key, at: time, rules: exitRules(for: id), intervalMinutes: interval)
-                {
-                    try await storage.saveCooldown(mode: mode, strategyID: id, until: until)
-                }
             }
         }
     }
 
     /// Settles orders in flight with the exchange: accepted ones are asked about by exchange id
     /// (fills booked exactly as executed, unfilled ends closed); ones of unknown outcome are
-    /// looked up by userref — found, they continue as accepted orders; not listed by Kraken
-    /// ``unknownOrderGrace`` after they were sent, they were never placed and are abandoned.
+    /// looked up (by userref, side, volume and time) — found, they continue as accepted orders;
+    /// not listed by Kraken in ``unknownOrderLookups`` lookups over ``unknownOrderGrace``, they
+    /// were never placed and are abandoned, never resent. The exchange is asked outside the
+    /// engine's gate, so a slow Kraken never holds up a stop-loss; the answers are applied
+    /// under it, to the orders still in flight. One failing lookup does not stop the others.
     public func reconcile() async throws {
+        let pending = await exclusively { inFlight.values.sorted { $0.id < $1.id } }
+        guard !pending.isEmpty else { return }
+        var failures: [String] = []
+        var updates: [String: OrderUpdate] = [:]
+        let exchangeIDs = pending.compactMap(\.exchangeOrderID)
+        if !exchangeIDs.isEmpty {
+            do { updates = try await broker.reconcile(exchangeIDs) } catch { failures.append("QueryOrders: \(error)") }
+        }
+        var lookups: [Int64: FoundOrder?] = [:]
+        for order in pending where order.exchangeOrderID == nil {
+            do {
+                lookups[order.id] = .some(try await broker.find(order))
+            } catch {
+                failures.append("lookup of \(order.clientOrderID): \(error)")
+            }
+        }
         try await exclusively {
-            let pending = inFlight.values.sorted { $0.id < $1.id }
-            guard !pending.isEmpty else { return }
             let now = clock.wallTime
-            let exchangeIDs = pending.compactMap(\.exchangeOrderID)
-            let updates = exchangeIDs.isEmpty ? [:] : try await broker.reconcile(exchangeIDs)
             for order in pending {
-                if let txid = order.exchangeOrderID {
-                    if let update = updates[txid] { try await apply(update, to: order, at: now) }
-                    continue
-                }
-                if let found = try await broker.find(userref: order.userref) {
-                    try await storage.updateOrder(id: order.id, status: .open, exchangeOrderID: found.exchangeOrderID, error: nil, at: now)
-                    var accepted = order
-                    accepted.status = .open
-                    accepted.exchangeOrderID = found.exchangeOrderID
-                    inFlight[order.strategyID] = accepted
-                    logger.notice(
-                        "order of unknown outcome found on Kraken",
-                        metadata: ["order": "\(order.clientOrderID)", "userref": "\(order.userref)", "txid": "\(found.exchangeOrderID)"])
-                    try await apply(found.update, to: accepted, at: now)
-                } else if now.timeIntervalSince(order.updatedAt) >= Self.unknownOrderGrace {
-                    try await storage.updateOrder(
-                        id: order.id, status: .abandoned, exchangeOrderID: nil,
-                        error: "Kraken lists no order with userref \(order.userref): it was never placed (not resent)", at: now)
-                    finish(order)
-                    logger.warning(
-                        "order of unknown outcome was never placed; not resent",
-                        metadata: ["order": "\(order.clientOrderID)", "userref": "\(order.userref)"])
+                guard let current = inFlight[order.id] else { continue }
+                if let txid = current.exchangeOrderID {
+                    if let update = updates[txid] { try await apply(update, to: current, at: now) }
+                } else if let lookup = lookups[order.id] {
+                    try await settleLookup(lookup, of: current, at: now)
                 }
             }
         }
+        if !failures.isEmpty { throw LedgerProblem("orders not reconciled: " + failures.joined(separator: "; ")) }
+    }
+
+    func settleLookup(_ lookup: FoundOrder?, of order: OrderRecord, at now: Date) async throws {
+        guard let found = lookup else {
+            let misses = (emptyLookups[order.id] ?? 0) + 1
+            emptyLookups[order.id] = misses
+            guard misses >= Self.unknownOrderLookups, now.timeIntervalSince(order.updatedAt) >= Self.unknownOrderGrace else { return }
+            try await storage.updateOrder(
+                id: order.id, status: .abandoned, exchangeOrderID: nil,
+                error: "Kraken lists no such order under userref \(order.userref) after \(misses) lookups: it was never placed (not resent)", at: now)
+            emptyLookups[order.id] = nil
+            finish(order)
+            logger.warning(
+                "order of unknown outcome was never placed; not resent", metadata: ["order": "\(order.clientOrderID)", "userref": "\(order.userref)"])
+            return
+        }
+        emptyLookups[order.id] = nil
+        try await storage.updateOrder(id: order.id, status: .open, exchangeOrderID: found.exchangeOrderID, error: nil, at: now)
+        var accepted = order
+        accepted.status = .open
+        accepted.exchangeOrderID = found.exchangeOrderID
+        inFlight[order.id] = accepted
+        logger.notice(
+            "order of unknown outcome found on Kraken",
+            metadata: ["order": "\(order.clientOrderID)", "userref": "\(order.userref)", "txid": "\(found.exchangeOrderID)"])
+        try await apply(found.update, to: accepted, at: now)
     }
 
     /// Compares the ledger with Kraken's balances (validate and live): cash with the quote
     /// asset, positions plus the holdings at the start with each base asset. A difference is
-    /// reported as `critical` once and halts new entries until they agree again. Skipped while
-    /// orders are in flight (balances move before they are booked). Opens the account first if
-    /// Kraken was unreachable when the engine started.
+    /// reported as `critical` once and halts new entries until they agree again; agreement also
+    /// clears the halts of fills that had exceeded the ledger (Kraken confirms what was booked).
+    /// Skipped while orders are in flight or just after a booking (balances move before they are
+    /// booked, and Kraken's ledger trails its fills). Kraken is asked outside the engine's gate.
+    /// Opens the account first if Kraken was unreachable when the engine started.
     public func syncBalances() async throws {
-        try await exclusively {
-            guard mode != .paper else { return }
+        guard mode != .paper else { return }
+        let ready = try await exclusively { () async throws -> Bool in
             if account == nil {
                 try await openAccount(at: clock.wallTime)
                 if account != nil { try await rebuildLedger() }
             }
-            guard let account, inFlight.isEmpty, let balances = try await broker.balances() else { return }
+            return account != nil && inFlight.isEmpty
+        }
+        guard ready, let balances = try await broker.balances() else { return }
+        await exclusively {
+            let now = clock.wallTime
+            guard let account, inFlight.isEmpty, lastBooking.map({ now.timeIntervalSince($0) >= Self.bookingSettleTime }) ?? true else { return }
             var traded: [Instrument] = []
             for pair in Set(ledger.positions.values.map(\.pair)).union(known.values.filter(\.enabled).map(\.pair)).sorted() {
                 if let instrument = await instruments?.instrument(for: pair) { traded.append(instrument) }
             }
             let differences = BalanceCheck.differences(
                 ledger: ledger, account: account, balances: balances, instruments: traded, cashTolerance: configuration.balanceTolerance)
-            if differences.isEmpty {
-                if halts[.balance] != nil {
-                    halts[.balance] = nil
-                    logger.notice("ledger agrees with Kraken's balances again; entries resume")
-                }
+            guard differences.isEmpty else {
+                halt(.balance, "the ledger and Kraken's balances differ: " + differences.map(\.description).joined(separator: "; "))
                 return
             }
-            halt(.balance, "the ledger and Kraken's balances differ: " + differences.map(\.description).joined(separator: "; "))
+            for cause in [HaltCause.balance, .anomaly, .ledger] where halts[cause] != nil {
+                halts[cause] = nil
+                logger.notice("ledger agrees with Kraken's balances: halt lifted", metadata: ["cause": "\(cause.rawValue)"])
+            }
         }
     }
 
@@ -450,7 +528,9 @@ public actor TradingEngine {
     public var positionLevels: [Int64: ExitLevels] { levels }
 
     /// Orders in flight, by strategy id.
-    public var ordersInFlight: [Int64: OrderRecord] { inFlight }
+    public var ordersInFlight: [Int64: OrderRecord] {
+        Dictionary(inFlight.values.map { ($0.strategyID, $0) }, uniquingKeysWith: { $0.id > $1.id ? $0 : $1 })
+    }
 
     /// Pairs the ledger holds positions in (their tickers drive stop-loss and take-profit).
     public var pairsWithPositions: Set<String> { Set(ledger.positions.values.map(\.pair)) }
@@ -471,10 +551,16 @@ public actor TradingEngine {
         return rules
     }
 
+    /// Whether an order of the strategy is in flight: it then places nothing else.
+    func isBusy(_ id: Int64) -> Bool { inFlight.values.contains { $0.strategyID == id } }
+
     /// Whether the strategy holds a position or has a buy on its way (what it should believe).
     func holdsOrBuying(_ id: Int64) -> Bool {
-        ledger.positions[String(id)] != nil || inFlight[id]?.side == .buy
+        ledger.positions[String(id)] != nil || inFlight.values.contains { $0.strategyID == id && $0.side == .buy }
     }
+
+    /// Whether an exit may be sent now (not within the backoff after the exchange refused one).
+    func mayExit(_ id: Int64) -> Bool { exitBackoff[id].map { clock.wallTime >= $0 } ?? true }
 
     /// The exit rules of a strategy, also when it no longer runs (from its stored parameters).
     func exitRules(for id: Int64) -> ExitRules {
@@ -495,19 +581,26 @@ public actor TradingEngine {
             strategyID: id, pair: record.pair, intervalMinutes: record.intervalMinutes, candleTime: candle.openTime, signal: signal,
             price: candle.close, at: clock.wallTime)
         guard let instance = instances[id] else { return }
+        let lot = await lot(record.pair)
+        let planned = RiskManager.exitLevels(entry: candle.close, rules: instance.exits, atr: instance.latestATR, lot: lot)
         let decision: RiskManager.EntryDecision
         if let halted = HaltCause.allCases.lazy.compactMap({ self.halts[$0] }).first {
             decision = .reject(halted)
-        } else if inFlight[id] != nil {
+        } else if isBusy(id) {
             decision = .reject("an order of this strategy is still in flight")
-        } else if !RiskManager.levelsAvailable(rules: instance.exits, atr: instance.latestATR) {
-            decision = .reject("its ATR-based exit cannot be placed yet: ATR(\(instance.exits.atrPeriod)) is still warming up")
+        } else if instance.exits.stopLoss != .none, planned.stopLoss == nil {
+            decision = .reject(
+                instance.latestATR == nil
+                    ? "its ATR-based stop-loss cannot be placed yet: ATR(\(instance.exits.atrPeriod)) is still warming up"
+                    : "its stop-loss would be at or below zero")
+        } else if let refusal = await quoteRefusal(record.pair) {
+            decision = .reject(refusal)
         } else {
             let pendingEntries = inFlight.values.filter { $0.side == .buy && ledger.positions[String($0.strategyID)] == nil }.count
             decision = risk.decideEntry(
                 strategyKey: String(id), price: candle.close, equity: ledger.equity(marks: marks), cash: ledger.cash,
                 openPositions: ledger.positions.count + pendingEntries, holdsPosition: ledger.positions[String(id)] != nil,
-                lot: await lot(record.pair), now: candle.closeTime)
+                lot: lot, now: candle.closeTime)
         }
         guard case .enter(let quantity) = decision else {
             if case .reject(let reason) = decision {
@@ -518,13 +611,23 @@ public actor TradingEngine {
         }
         _ = try await place(
             strategyID: id, signalID: signalID, clientOrderID: "sc-\(id)-\(Int(candle.openTime.timeIntervalSince1970))-buy", pair: record.pair,
-            side: .buy, quantity: quantity, referencePrice: candle.close, time: candle.closeTime, reason: signal.reason)
+            side: .buy, quantity: quantity, referencePrice: candle.close, time: candle.closeTime, reason: signal.reason,
+            atr: instance.latestATR)
         instances[id]?.strategy.setPosition(open: holdsOrBuying(id))
     }
 
+    /// Live and validate ledgers hold one cash balance: an entry in a pair quoted in another
+    /// currency is refused.
+    func quoteRefusal(_ pair: String) async -> String? {
+        guard mode != .paper, let account, let quote = await instruments?.instrument(for: pair)?.quoteAsset,
+            quote != account.quoteAsset
+        else { return nil }
+        return "\(pair) is quoted in \(quote), the ledger's cash is \(account.quoteAsset)"
+    }
+
     func exit(_ id: Int64, signal: StrategySignal, candle: Candle) async throws {
-        guard let record = instances[id]?.record, let position = ledger.positions[String(id)] else { return }
-        guard inFlight[id] == nil else {
+        guard let record = instances[id]?.record, let position = ledger.positions[String(id)], mayExit(id) else { return }
+        guard !isBusy(id) else {
             logger.notice("exit not sent: an order of this strategy is still in flight", metadata: ["strategy": "\(record.name)"])
             instances[id]?.strategy.setPosition(open: holdsOrBuying(id))
             return
@@ -543,11 +646,13 @@ public actor TradingEngine {
     /// outcome. The order is in flight for its strategy from before the broker is asked until it ends.
     func place(
         strategyID: Int64, signalID: Int64, clientOrderID: String, pair: String, side: OrderSide, quantity: Decimal,
-        referencePrice: Decimal, time: Date, reason: String
+        referencePrice: Decimal, time: Date, reason: String, atr: Double? = nil
     ) async throws -> Placement {
+        let lot = await lot(pair)
+        // The quantity the exchange will be sent (cut to the pair's lot), as the order row says.
         var order = OrderRecord(
-            strategyID: strategyID, signalID: signalID, clientOrderID: clientOrderID, mode: mode, pair: pair, side: side, quantity: quantity,
-            status: .submitting, createdAt: time, updatedAt: clock.wallTime, reason: reason)
+            strategyID: strategyID, signalID: signalID, clientOrderID: clientOrderID, mode: mode, pair: pair, side: side,
+            quantity: lot.roundQuantity(quantity), status: .submitting, createdAt: time, updatedAt: clock.wallTime, reason: reason, atr: atr)
         do {
             order.id = try await storage.recordOrder(order, at: order.updatedAt)
         } catch let error as StorageError where error.kind == .duplicate {
@@ -556,14 +661,14 @@ public actor TradingEngine {
             return .notPlaced
         }
         order.userref = Int32(truncatingIfNeeded: order.id)
-        inFlight[strategyID] = order
+        inFlight[order.id] = order
         Counter(label: "trading_orders_total", dimensions: [("side", side.rawValue), ("mode", mode.rawValue)], factory: metrics).increment()
         let request = OrderRequest(
             clientOrderID: clientOrderID, strategyKey: String(strategyID), userref: order.userref, pair: pair, side: side,
-            quantity: quantity, referencePrice: referencePrice, time: time)
+            quantity: order.quantity, referencePrice: referencePrice, time: time)
         let outcome: BrokerOutcome
         do {
-            outcome = try await broker.execute(request, lot: await lot(pair))
+            outcome = try await broker.execute(request, lot: lot)
         } catch {
             // A broker that throws gives no answer: on live that means unknown, elsewhere nothing executed.
             outcome = mode == .live ? .unknown("\(error)") : .rejected("\(error)")
@@ -579,8 +684,8 @@ public actor TradingEngine {
             return try await book(fill, order: order, fromExchange: false) ? .filled : .notPlaced
         case .accepted(let txid):
             try await storage.updateOrder(id: order.id, status: .open, exchangeOrderID: txid, error: nil, at: now)
-            inFlight[order.strategyID]?.status = .open
-            inFlight[order.strategyID]?.exchangeOrderID = txid
+            inFlight[order.id]?.status = .open
+            inFlight[order.id]?.exchangeOrderID = txid
             logger.info("order accepted by Kraken", metadata: metadata.merging(["txid": "\(txid)"]) { $1 })
             return .pending
         case .validated(let description):
@@ -591,12 +696,21 @@ public actor TradingEngine {
         case .rejected(let why):
             try await storage.updateOrder(id: order.id, status: .rejected, exchangeOrderID: nil, error: why, at: now)
             finish(order)
-            logger.error("order rejected", metadata: metadata.merging(["reason": "\(why)"]) { $1 })
+            if order.side == .sell {
+                // An exit the exchange refuses (a remainder below its minimum order, say) is not
+                // retried on every ticker: once per backoff, and said loudly.
+                exitBackoff[order.strategyID] = now.addingTimeInterval(Self.refusedExitBackoff)
+                logger.critical(
+                    "exit refused by the exchange: the position stays open; it is tried again in 5 minutes (sell it by hand if it cannot be sold)",
+                    metadata: metadata.merging(["reason": "\(why)"]) { $1 })
+            } else {
+                logger.error("order rejected", metadata: metadata.merging(["reason": "\(why)"]) { $1 })
+            }
             return .notPlaced
         case .unknown(let why) where mode == .live:
             try await storage.updateOrder(id: order.id, status: .unknown, exchangeOrderID: nil, error: why, at: now)
-            inFlight[order.strategyID]?.status = .unknown
-            inFlight[order.strategyID]?.updatedAt = now
+            inFlight[order.id]?.status = .unknown
+            inFlight[order.id]?.updatedAt = now
             logger.error(
                 "order outcome unknown: Kraken may have it; looking it up by its userref, never resending it",
                 metadata: metadata.merging(["error": "\(why)"]) { $1 })
@@ -625,7 +739,8 @@ public actor TradingEngine {
 
     /// The order is over: its strategy may place orders again and believes what the ledger says.
     func finish(_ order: OrderRecord) {
-        if inFlight[order.strategyID]?.id == order.id { inFlight[order.strategyID] = nil }
+        inFlight[order.id] = nil
+        emptyLookups[order.id] = nil
         instances[order.strategyID]?.strategy.setPosition(open: holdsOrBuying(order.strategyID))
     }
 
@@ -666,7 +781,7 @@ public actor TradingEngine {
         if let position {
             protection = order.side == .buy
                 ? RiskManager.exitLevels(
-                    entry: position.averagePrice, rules: exitRules(for: id), atr: instances[id]?.latestATR, lot: await lot(order.pair))
+                    entry: position.averagePrice, rules: exitRules(for: id), atr: order.atr ?? instances[id]?.latestATR, lot: await lot(order.pair))
                 : levels[id] ?? ExitLevels()
         }
         try await storage.recordFill(
@@ -674,7 +789,14 @@ public actor TradingEngine {
             position: position, levels: protection, closedTrade: trade, orderFilled: true)
         ledger = next
         levels[id] = position == nil ? nil : protection
+        lastBooking = clock.wallTime
         finish(order)
+        if order.side == .sell, order.reason == ExitLevels.Trigger.stopLoss.rawValue,
+            let until = risk.recordStopOut(
+                strategyKey: key, at: order.createdAt, rules: exitRules(for: id), intervalMinutes: known[id]?.intervalMinutes ?? 1)
+        {
+            try await storage.saveCooldown(mode: mode, strategyID: id, until: until)
+        }
         Counter(label: "trading_fills_total", dimensions: [("side", order.side.rawValue)], factory: metrics).increment()
         logger.info(
             "order filled",
