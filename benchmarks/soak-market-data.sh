@@ -16,10 +16,8 @@ for product in market-data fake-kraken; do
 done
 
 sandbox=$(mktemp -d /tmp/signalcartel-soak.XXXXXX)
-kraken_port=39201
-while sc_port_busy "$kraken_port"; do kraken_port=$((kraken_port + 1)); done
-metrics_port=$((kraken_port + 1))
-while sc_port_busy "$metrics_port"; do metrics_port=$((metrics_port + 1)); done
+kraken_port=$(sc_free_port 39201)
+metrics_port=$(sc_free_port $((kraken_port + 1)))
 fake_pid="" service_pid=""
 cleanup() {
     [[ -z $service_pid ]] || kill "$service_pid" 2>/dev/null || true

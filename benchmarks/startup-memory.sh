@@ -17,19 +17,13 @@ sc_require_number IDLE_SECONDS "$idle"
 ((idle >= 5)) || die "IDLE_SECONDS must be at least 5"
 
 sandbox=$(mktemp -d /tmp/signalcartel-bench.XXXXXX)
-port=39101
-while sc_port_busy "$port"; do port=$((port + 1)); done
+port=$(sc_free_port 39101)
 export SIGNALCARTEL_ENV_FILE="$sandbox/none.env" SIGNALCARTEL_PID_DIR="$sandbox/pids"
 export SIGNALCARTEL_LOG_DIR="$sandbox/logs" DATABASE_URL="sqlite:$sandbox/bench.sqlite"
-free_port() {
-    local p=$1
-    while sc_port_busy "$p"; do p=$((p + 1)); done
-    printf '%s\n' "$p"
-}
-kraken_port=$(free_port $((port + 1)))
+kraken_port=$(sc_free_port $((port + 1)))
 export WEBSITE_PORT=$port NO_COLOR=1 KRAKEN_API_URL="http://127.0.0.1:$kraken_port" KRAKEN_PUBLIC_RPS=10
-MARKET_DATA_METRICS_PORT=$(free_port $((kraken_port + 1)))
-TRADING_METRICS_PORT=$(free_port $((MARKET_DATA_METRICS_PORT + 1)))
+MARKET_DATA_METRICS_PORT=$(sc_free_port $((kraken_port + 1)))
+TRADING_METRICS_PORT=$(sc_free_port $((MARKET_DATA_METRICS_PORT + 1)))
 export TRADING_PAIRS="BTC/USD" MARKET_DATA_METRICS_PORT TRADING_METRICS_PORT
 scripts=$SC_ROOT/scripts
 fake_pid=""

@@ -32,15 +32,10 @@ cleanup() {
 }
 trap cleanup EXIT
 
-free_port() {
-    local p=$1
-    while sc_port_busy "$p"; do p=$((p + 1)); done
-    printf '%s\n' "$p"
-}
-kraken_port=$(free_port 39301)
-website_port=$(free_port $((kraken_port + 1)))
-trading_metrics=$(free_port $((website_port + 1)))
-market_metrics=$(free_port $((trading_metrics + 1)))
+kraken_port=$(sc_free_port 39301)
+website_port=$(sc_free_port $((kraken_port + 1)))
+trading_metrics=$(sc_free_port $((website_port + 1)))
+market_metrics=$(sc_free_port $((trading_metrics + 1)))
 .build/release/fake-kraken "$kraken_port" >"$sandbox/fake-kraken.log" 2>&1 &
 pids+=($!)
 

@@ -151,6 +151,10 @@ import Testing
             await fake.setCandles(pairKey: "XXBTZUSD", interval: 1, Self.rows(Self.times(3)))
             try await collecting(url: url, storage: storage, pairs: ["BTC/USD", "DOGE/USD"]) { _, _ in
                 #expect(await Processes.eventually(10) { (try? await stored(storage).count) == 3 })
+                // The status row is written right after the candles: wait for it too.
+                #expect(await Processes.eventually(10) {
+                    (try? await storage.collectionStatus().first { $0.pair == "BTC/USD" }?.status) == "collecting"
+                })
             }
             let status = try await storage.collectionStatus()
             #expect(status.first { $0.pair == "DOGE/USD" }?.status == "unknown pair")

@@ -17,6 +17,17 @@ import TestSupport
             high: close + 1, low: max(close - 1, Decimal(string: "0.5")!), close: close, vwap: close, volume: 5, tradeCount: 3)
     }
 
+    /// A paper engine on a new database that bought on candle 6 (the 2/4 cross of `T.closes`).
+    static func paperPosition(
+        _ dir: TemporaryDirectory, strategies: String = "sma-cross:BTC/USD:60:fast=2,slow=4,stop_loss=10", settings: [String: String] = [:]
+    ) async throws -> (path: String, storage: SQLiteStorage, engine: TradingEngine) {
+        let (path, storage) = try await T.seededStorage(dir, strategies: strategies)
+        let engine = try T.engine(storage, settings: settings)
+        try await engine.start()
+        for index in 0...6 { try await engine.onClosedCandle(candle(index, close: T.closes[index])) }
+        return (path, storage, engine)
+    }
+
     // 1. Standard mode must trade a candle once, in its final form.
     @Test func externalModeTradesOnlyTheFinalVersionOfACandle() async throws {
         let dir = try TemporaryDirectory(prefix: "defect1")
@@ -391,10 +402,7 @@ import TestSupport
     @Test func aPositionWithoutStoredLevelsIsProtectedAtStart() async throws {
         let dir = try TemporaryDirectory(prefix: "defect4d")
         defer { dir.remove() }
-        let (_, storage) = try await T.seededStorage(dir, strategies: "sma-cross:BTC/USD:60:fast=2,slow=4,stop_loss=10")
-        let first = try T.engine(storage)
-        try await first.start()
-        for index in 0...6 { try await first.onClosedCandle(Self.candle(index, close: T.closes[index])) }
+        let (_, storage, first) = try await Self.paperPosition(dir, strategies: "sma-cross:BTC/USD:60:fast=2,slow=4,stop_loss=10")
         let stop = try #require(await first.positionLevels.values.first?.stopLoss)
         try await storage.savePositionLevels(mode: .paper, strategyID: 1, levels: ExitLevels())
         let second = try T.engine(storage)
@@ -526,10 +534,7 @@ import TestSupport
     @Test func anEntryWithoutItsATRStopIsNotTaken() async throws {
         let dir = try TemporaryDirectory(prefix: "defect10b")
         defer { dir.remove() }
-        let (_, storage) = try await T.seededStorage(dir, strategies: "sma-cross:BTC/USD:60:fast=2,slow=4,stop_loss_atr=1")
-        let engine = try T.engine(storage)
-        try await engine.start()
-        for index in 0...6 { try await engine.onClosedCandle(Self.candle(index, close: T.closes[index])) }
+        let (_, _, engine) = try await Self.paperPosition(dir, strategies: "sma-cross:BTC/USD:60:fast=2,slow=4,stop_loss_atr=1")
         #expect(await engine.currentLedger.positions.isEmpty)
     }
 
@@ -537,10 +542,7 @@ import TestSupport
     @Test func aDisabledStrategysPositionIsStillStoppedOut() async throws {
         let dir = try TemporaryDirectory(prefix: "defect11")
         defer { dir.remove() }
-        let (path, storage) = try await T.seededStorage(dir, strategies: "sma-cross:BTC/USD:60:fast=2,slow=4,stop_loss=10")
-        let engine = try T.engine(storage)
-        try await engine.start()
-        for index in 0...6 { try await engine.onClosedCandle(Self.candle(index, close: T.closes[index])) }
+        let (path, _, engine) = try await Self.paperPosition(dir, strategies: "sma-cross:BTC/USD:60:fast=2,slow=4,stop_loss=10")
         #expect(await engine.currentLedger.positions.count == 1)
         try await DatabaseQueue(path: path).write { db in try db.execute(sql: "UPDATE strategies SET enabled = 0") }
         try await engine.reloadStrategies()
@@ -552,10 +554,7 @@ import TestSupport
     @Test func aLedgerThatCannotBeReplayedIsReportedNotThrown() async throws {
         let dir = try TemporaryDirectory(prefix: "defect12")
         defer { dir.remove() }
-        let (path, storage) = try await T.seededStorage(dir, strategies: "sma-cross:BTC/USD:60:fast=2,slow=4,stop_loss=10")
-        let first = try T.engine(storage)
-        try await first.start()
-        for index in 0...6 { try await first.onClosedCandle(Self.candle(index, close: T.closes[index])) }
+        let (path, storage, _) = try await Self.paperPosition(dir, strategies: "sma-cross:BTC/USD:60:fast=2,slow=4,stop_loss=10")
         let lowered = try T.engine(storage, settings: ["PAPER_STARTING_BALANCE": "100"])
         await #expect(throws: Never.self) { try await lowered.start() }
         // It says why, and takes no new entry...
@@ -661,10 +660,7 @@ import TestSupport
     @Test func anOldStoredTickerDoesNotTriggerAStop() async throws {
         let dir = try TemporaryDirectory(prefix: "defect14c")
         defer { dir.remove() }
-        let (path, storage) = try await T.seededStorage(dir, strategies: "sma-cross:BTC/USD:60:fast=2,slow=4,stop_loss=10")
-        let engine = try T.engine(storage)
-        try await engine.start()
-        for index in 0...6 { try await engine.onClosedCandle(Self.candle(index, close: T.closes[index])) }
+        let (path, storage, _) = try await Self.paperPosition(dir, strategies: "sma-cross:BTC/USD:60:fast=2,slow=4,stop_loss=10")
         // A ticker stored an hour before now, below the stop.
         let now = Self.start.addingTimeInterval(9 * 3600)
         try await storage.recordTicker(TickerSnapshot(
@@ -695,10 +691,7 @@ import TestSupport
     @Test func aCooldownSurvivesARestart() async throws {
         let dir = try TemporaryDirectory(prefix: "defect14d")
         defer { dir.remove() }
-        let (path, storage) = try await T.seededStorage(dir, strategies: "sma-cross:BTC/USD:60:fast=2,slow=4,stop_loss=10,cooldown=100")
-        let first = try T.engine(storage)
-        try await first.start()
-        for index in 0...6 { try await first.onClosedCandle(Self.candle(index, close: T.closes[index])) }
+        let (path, _, first) = try await Self.paperPosition(dir, strategies: "sma-cross:BTC/USD:60:fast=2,slow=4,stop_loss=10,cooldown=100")
         try await first.onPrice(1, pair: "BTC/USD", at: Self.start.addingTimeInterval(7 * 3600 + 5))
         #expect(await first.currentLedger.positions.isEmpty)
         let second = try T.engine(try SQLiteStorage(path: path))

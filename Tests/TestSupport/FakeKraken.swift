@@ -67,6 +67,12 @@ public final class FakeKraken: Sendable {
     public func setCandles(pairKey: String, interval: Int, _ rows: [FakeCandle]) async {
         await state.setCandles(pairKey: pairKey, interval: interval, rows)
     }
+    /// Serves `OHLC` for a pair key and interval from the wall clock: the 720 candles up to and
+    /// including the one under way now, each closing at `close(candle index)` (index = open time
+    /// / interval). A new candle appears the moment its interval starts, as on Kraken.
+    public func setLiveCandles(pairKey: String, interval: Int, close: @escaping @Sendable (Int) -> String) async {
+        await state.setLive(pairKey: pairKey, interval: interval, close: close)
+    }
     public func requests() async -> [Request] { await state.requests }
 
     /// Builds the application listening on `port` (0 = any free port; the port is reported by
@@ -158,12 +164,14 @@ actor FakeKrakenState {
         "AddOrder": .fixture("kraken_private_AddOrder.json"), "CancelOrder": .fixture("kraken_private_CancelOrder.json"),
     ]
     var candles: [String: [FakeCandle]] = [:]
+    var live: [String: @Sendable (Int) -> String] = [:]
     var requests: [FakeKraken.Request] = []
     var lastNonce: UInt64 = 0
 
     func enqueue(_ endpoint: String, _ answers: [FakeKraken.Answer]) { queued[endpoint, default: []] += answers }
     func setDefault(_ endpoint: String, _ answer: FakeKraken.Answer) { defaults[endpoint] = answer }
     func setCandles(pairKey: String, interval: Int, _ rows: [FakeCandle]) { candles["\(pairKey)|\(interval)"] = rows }
+    func setLive(pairKey: String, interval: Int, close: @escaping @Sendable (Int) -> String) { live["\(pairKey)|\(interval)"] = close }
     func record(_ request: FakeKraken.Request) {
         requests.append(request)
         if requests.count > 10_000 { requests.removeFirst(5_000) }  // bounded for soak runs
@@ -192,15 +200,27 @@ actor FakeKrakenState {
             return next
         }
         if exchange != nil, let answer = exchange?.answer(endpoint: endpoint, query: query) { return answer }
+        if endpoint == "OHLC", let pair = query["pair"], let close = live["\(pair)|\(query["interval"] ?? "1")"] {
+            let step = 60 * (Int(query["interval"] ?? "1") ?? 1)
+            let current = Int(Date().timeIntervalSince1970) / step * step
+            let rows = (0..<720).map { offset in
+                let time = current - (719 - offset) * step
+                return FakeCandle(time: time, close: close(time / step))
+            }
+            return Self.ohlc(pair: pair, rows: rows, since: Int(query["since"] ?? "") ?? 0)
+        }
         if endpoint == "OHLC", let pair = query["pair"], let rows = candles["\(pair)|\(query["interval"] ?? "1")"] {
-            // Like Kraken: rows from `since` on (at most 720), `last` = the newest closed candle.
-            let since = Int(query["since"] ?? "") ?? 0
-            let selected = Array(rows.filter { $0.time > since }.suffix(720))
-            let last = rows.count >= 2 ? rows[rows.count - 2].time : (rows.last?.time ?? since)
-            let body = selected.map(\.json).joined(separator: ",")
-            return .json(#"{"error":[],"result":{"\#(pair)":[\#(body)],"last":\#(last)}}"#)
+            return Self.ohlc(pair: pair, rows: rows, since: Int(query["since"] ?? "") ?? 0)
         }
         return defaults[endpoint] ?? .json(#"{"error":["EGeneral:Unknown method"]}"#)
+    }
+
+    /// Like Kraken: rows from `since` on (at most 720), `last` = the newest closed candle.
+    static func ohlc(pair: String, rows: [FakeCandle], since: Int) -> FakeKraken.Answer {
+        let selected = Array(rows.filter { $0.time > since }.suffix(720))
+        let last = rows.count >= 2 ? rows[rows.count - 2].time : (rows.last?.time ?? since)
+        let body = selected.map(\.json).joined(separator: ",")
+        return .json(#"{"error":[],"result":{"\#(pair)":[\#(body)],"last":\#(last)}}"#)
     }
 }
 

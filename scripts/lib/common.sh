@@ -212,6 +212,13 @@ sc_release_build() {
     done
 }
 
+# Prints the first port from $1 upwards that nothing listens on.
+sc_free_port() {
+    local port=$1
+    while sc_port_busy "$port"; do port=$((port + 1)); done
+    printf '%s\n' "$port"
+}
+
 # Prints who listens on a TCP port (empty when nobody or unknown).
 sc_port_holder() {
     command -v ss >/dev/null || return 0
