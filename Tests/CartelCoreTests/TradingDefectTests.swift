@@ -375,6 +375,33 @@ import TestSupport
         }
     }
 
+    // 4e. A buy on its way holds its cost out of the cash: a second entry on the same candle is
+    // sized on what is left, not on the whole balance.
+    @Test func aBuyInFlightHoldsItsCostOutOfTheCash() async throws {
+        try await withFakeKraken { fake, url in
+            await Self.openExchange(fake, usd: 10_000)
+            let dir = try TemporaryDirectory(prefix: "defect4e")
+            defer { dir.remove() }
+            let (path, storage) = try await T.seededStorage(dir)
+            _ = try await DatabaseQueue(path: path).write { db in
+                try db.execute(sql: """
+                    INSERT INTO strategies (name, kind, pair, interval_minutes, parameters, enabled, created_at, updated_at)
+                    VALUES ('slower', 'sma-cross', 'BTC/USD', 60, '{"fast":2,"slow":5}', 1, '2025-01-01 00:00:00.000', '2025-01-01 00:00:00.000')
+                    """)
+            }
+            let engine = try await Self.liveEngine(
+                storage, fake: fake, url: url, clock: ManualClock(wallTime: Self.start), settings: ["STAKE_PERCENT": "70", "STOP_LOSS_PERCENT": "0"])
+            try await engine.start()
+            // Both cross up on candle 6; neither buy is reconciled before the other is sized.
+            for index in 0...6 { try await engine.onClosedCandle(Self.candle(index, close: T.closes[index])) }
+            let quantities = try Self.orders(path).map { Decimal(string: $0["quantity"] as String)! }
+            #expect(quantities.count == 2)
+            let spent = quantities.map { $0 * 9 }.reduce(0, +)
+            #expect(quantities[1] < quantities[0])
+            #expect(spent < 10_000, "the two buys together stay within the cash: \(quantities)")
+        }
+    }
+
     // 4c. Live and validate keep one cash balance: an entry in a pair quoted in another currency is refused.
     @Test func anEntryQuotedInAnotherCurrencyIsRefusedInLiveMode() async throws {
         try await withFakeKraken { fake, url in

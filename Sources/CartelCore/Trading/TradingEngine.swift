@@ -596,9 +596,15 @@ public actor TradingEngine {
         } else if let refusal = await quoteRefusal(record.pair) {
             decision = .reject(refusal)
         } else {
-            let pendingEntries = inFlight.values.filter { $0.side == .buy && ledger.positions[String($0.strategyID)] == nil }.count
+            // Buys on their way count as positions and hold their estimated cost out of the cash.
+            let pendingBuys = inFlight.values.filter { $0.side == .buy }
+            var reserved = Decimal(0)
+            for order in pendingBuys {
+                reserved += risk.execution.buyCost(quantity: order.quantity, referencePrice: marks[order.pair] ?? 0, lot: await self.lot(order.pair))
+            }
+            let pendingEntries = pendingBuys.filter { ledger.positions[String($0.strategyID)] == nil }.count
             decision = risk.decideEntry(
-                strategyKey: String(id), price: candle.close, equity: ledger.equity(marks: marks), cash: ledger.cash,
+                strategyKey: String(id), price: candle.close, equity: ledger.equity(marks: marks), cash: max(ledger.cash - reserved, 0),
                 openPositions: ledger.positions.count + pendingEntries, holdsPosition: ledger.positions[String(id)] != nil,
                 lot: lot, now: candle.closeTime)
         }
