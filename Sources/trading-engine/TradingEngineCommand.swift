@@ -17,7 +17,7 @@ struct TradingEngineCommand: AsyncParsableCommand {
             HEARTBEAT_SECONDS, TRADING_MAX_MEMORY_MB, LOG_LEVEL.
             """,
         version: SignalCartelVersion.current,
-        subcommands: [Run.self, Status.self, Stats.self, Indicators.self, Backtest.self],
+        subcommands: [Run.self, Status.self, Stats.self, Ledger.self, Indicators.self, Backtest.self],
         defaultSubcommand: Run.self)
 
     struct Run: AsyncParsableCommand {
@@ -93,6 +93,21 @@ struct TradingEngineCommand: AsyncParsableCommand {
         @OptionGroup var options: StatsOptions
 
         func run() async throws { try await options.run() }
+    }
+
+    struct Ledger: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "The validate or live ledger and the Kraken account.", subcommands: [AdoptBalances.self])
+
+        struct AdoptBalances: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(
+                commandName: "adopt-balances",
+                abstract: "Record money or coins moved outside the engine (deposits, withdrawals, trades by hand) so the ledger agrees with Kraken again.",
+                discussion: "Run with the engine stopped and no order in flight; prints the adjustments, writes them only with --yes.")
+            @OptionGroup var options: LedgerAdoptOptions
+
+            func run() async throws { try await options.run() }
+        }
     }
 
     struct Status: AsyncParsableCommand {

@@ -342,6 +342,43 @@ import TestSupport
         }
     }
 
+    // 4f. Money moved by hand (a withdrawal) is adopted with `ledger adopt-balances`: the ledger
+    // agrees with Kraken again and entries resume; positions are untouched.
+    @Test func aWithdrawalAdoptedByHandLetsEntriesResume() async throws {
+        try await withFakeKraken { fake, url in
+            await Self.openExchange(fake, usd: 5_000)
+            let dir = try TemporaryDirectory(prefix: "defect4f")
+            defer { dir.remove() }
+            let (path, storage) = try await T.seededStorage(dir)
+            let clock = ManualClock(wallTime: Self.start)
+            let first = try await Self.liveEngine(storage, fake: fake, url: url, clock: clock)
+            try await first.start()
+            await fake.adjustBalance("ZUSD", by: -1_000)
+            try await first.syncBalances()
+            #expect(await first.entryHalts.count == 1)
+
+            // The engine is stopped; the trader adopts the withdrawal.
+            let broker = try await T.krakenBroker(.live, fake: fake, url: url, nonces: storage)
+            let dry = try await LedgerAdoptOptions.adopt(
+                mode: .live, storage: storage, broker: broker, instruments: broker.pairs, record: false, at: clock.wallTime)
+            #expect(dry == .init(differences: [BalanceDifference(asset: "ZUSD", expected: 5_000, actual: 4_000)], recorded: false))
+            #expect(try T.count(path, "SELECT COUNT(*) FROM ledger_adjustments") == 0)
+            let adopted = try await LedgerAdoptOptions.adopt(
+                mode: .live, storage: storage, broker: broker, instruments: broker.pairs, record: true, at: clock.wallTime)
+            #expect(adopted.recorded)
+            #expect(try await storage.ledgerAccount(mode: .live)?.capital == 4_000)
+
+            let second = try await Self.liveEngine(storage, fake: fake, url: url, clock: clock)
+            try await second.start()
+            #expect(await second.currentLedger.cash == 4_000)
+            try await second.syncBalances()
+            #expect(await second.entryHalts.isEmpty)
+            for index in 0...6 { try await second.onClosedCandle(Self.candle(index, close: T.closes[index])) }
+            #expect(await fake.requests().filter { $0.endpoint == "AddOrder" }.count == 1)
+            #expect(await second.currentLedger.invariantHolds(marks: [:]))
+        }
+    }
+
     // 4b. An exit the exchange refuses (a remainder below its minimum order) is tried again
     // after a backoff, not on every ticker.
     @Test func aRefusedExitIsNotRetriedOnEveryTicker() async throws {
@@ -820,6 +857,7 @@ final class SlowFillStorage: LedgerStorage {
     func closedTrades(mode: TradingMode) async throws -> [(strategyID: Int64, trade: ClosedTrade)] { try await base.closedTrades(mode: mode) }
     func ledgerAccount(mode: TradingMode) async throws -> LedgerAccount? { try await base.ledgerAccount(mode: mode) }
     func saveLedgerAccount(_ account: LedgerAccount) async throws { try await base.saveLedgerAccount(account) }
+    func recordAdjustments(_ adjustments: [LedgerAdjustment]) async throws { try await base.recordAdjustments(adjustments) }
     func cooldowns(mode: TradingMode) async throws -> [Int64: Date] { try await base.cooldowns(mode: mode) }
     func saveCooldown(mode: TradingMode, strategyID: Int64, until: Date) async throws {
         try await base.saveCooldown(mode: mode, strategyID: strategyID, until: until)

@@ -342,6 +342,16 @@ import TestSupport
         }
     }
 
+    @Test func adoptingBalancesOnPaperIsAClearError() async throws {
+        let dir = try TemporaryDirectory(prefix: "engine")
+        defer { dir.remove() }
+        let result = try await ProcessRunner.run(
+            BuildProducts.path("trading-engine"), ["ledger", "adopt-balances"],
+            environment: ["PATH": "/usr/bin:/bin", "DATABASE_URL": "sqlite:\(dir.file("db.sqlite"))"], timeout: 30)
+        #expect(result.status != 0)
+        #expect(result.stderr.contains("TRADING_MODE=paper: the paper ledger has no exchange account"), "\(result.stderr)")
+    }
+
     @Test func validateModeSendsSignedAddOrdersWithValidateTrueAndBooksNothing() async throws {
         try await withFakeKraken { fake, url in
             await fake.setDefault("AddOrder", .fixture("kraken_private_AddOrder_validate.json"))

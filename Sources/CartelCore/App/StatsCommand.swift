@@ -38,7 +38,7 @@ public struct StatsOptions: ParsableArguments {
         guard FileManager.default.fileExists(atPath: path) else { throw ValidationError("no database at \(path) yet") }
         let storage = try SQLiteStorage(location: service.database)
         let mode = mode ?? trading.mode
-        let account = try await storage.ledgerAccount(mode: mode)?.startingBalance ?? trading.startingBalance
+        let account = try await storage.ledgerAccount(mode: mode)?.capital ?? trading.startingBalance
         let rows = try await Self.rows(storage: storage, mode: mode, startingBalance: account)
         if json {
             let encoder = JSONEncoder()

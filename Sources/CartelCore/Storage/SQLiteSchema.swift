@@ -71,6 +71,15 @@ enum SQLiteSchema {
                 created_at DATETIME NOT NULL
             );
 
+            CREATE TABLE ledger_adjustments (
+                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                mode TEXT NOT NULL CHECK (mode IN ('paper', 'validate', 'live')),
+                asset TEXT NOT NULL,
+                amount TEXT NOT NULL,
+                note TEXT NOT NULL,
+                created_at DATETIME NOT NULL
+            );
+
             CREATE TABLE strategy_cooldowns (
                 mode TEXT NOT NULL,
                 strategy_id INTEGER NOT NULL REFERENCES strategies(id),

@@ -319,11 +319,19 @@ extension SQLiteStorage: LedgerStorage {
                 return nil
             }
             let holdings = try JSONDecoder().decode([String: String].self, from: Data((row["holdings"] as String).utf8))
-            return LedgerAccount(
+            let account = LedgerAccount(
                 mode: mode, quoteAsset: row["quote_asset"],
                 startingBalance: try DecimalText.decimal(row["starting_balance"], column: "ledger_accounts.starting_balance"),
                 holdings: try holdings.mapValues { try DecimalText.decimal($0, column: "ledger_accounts.holdings") },
                 afterFillID: row["after_fill_id"], createdAt: row["created_at"])
+            let adjustments = try Row.fetchAll(
+                db, sql: "SELECT * FROM ledger_adjustments WHERE mode = ? ORDER BY id", arguments: [mode.rawValue]
+            ).map { row in
+                LedgerAdjustment(
+                    mode: mode, asset: row["asset"], amount: try DecimalText.decimal(row["amount"], column: "ledger_adjustments.amount"),
+                    note: row["note"], createdAt: row["created_at"])
+            }
+            return account.adjusted(by: adjustments)
         }
     }
 
@@ -339,6 +347,17 @@ extension SQLiteStorage: LedgerStorage {
                     """,
                 arguments: [account.mode.rawValue, account.quoteAsset, DecimalText.string(account.startingBalance), holdings,
                             account.afterFillID, UTCTime.sqlite(account.createdAt)])
+        }
+    }
+
+    public func recordAdjustments(_ adjustments: [LedgerAdjustment]) async throws {
+        try await pool.write { db in
+            for adjustment in adjustments {
+                try db.execute(
+                    sql: "INSERT INTO ledger_adjustments (mode, asset, amount, note, created_at) VALUES (?, ?, ?, ?, ?)",
+                    arguments: [adjustment.mode.rawValue, adjustment.asset, DecimalText.string(adjustment.amount), adjustment.note,
+                                UTCTime.sqlite(adjustment.createdAt)])
+            }
         }
     }
 

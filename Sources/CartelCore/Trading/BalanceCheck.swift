@@ -8,6 +8,12 @@ public struct BalanceDifference: Sendable, Equatable, CustomStringConvertible {
     public var expected: Decimal
     public var actual: Decimal
 
+    public init(asset: String, expected: Decimal, actual: Decimal) {
+        self.asset = asset
+        self.expected = expected
+        self.actual = actual
+    }
+
     public var description: String { "\(asset): ledger \(expected), Kraken \(actual)" }
 }
 
@@ -37,5 +43,23 @@ public enum BalanceCheck {
             }
         }
         return found
+    }
+}
+
+/// Rebuilds a mode's ledger from storage: its account's capital, then every fill of the mode
+/// stored after the account was opened, booked as it happened. Returns the ledger and, for each
+/// fill a spot account could not have made, why.
+public enum LedgerReplay {
+    public static func rebuild(
+        mode: TradingMode, account: LedgerAccount, storage: any LedgerStorage
+    ) async throws -> (ledger: PortfolioLedger, anomalies: [String]) {
+        var ledger = PortfolioLedger(startingBalance: account.capital)
+        var anomalies: [String] = []
+        for stored in try await storage.ledgerFills(mode: mode, after: account.afterFillID) {
+            let (_, anomaly) = ledger.record(
+                stored.fill, side: stored.side, strategyKey: String(stored.strategyID), pair: stored.pair, reason: stored.reason)
+            if let anomaly { anomalies.append("order \(stored.orderID): \(anomaly)") }
+        }
+        return (ledger, anomalies)
     }
 }

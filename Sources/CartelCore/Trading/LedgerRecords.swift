@@ -197,6 +197,26 @@ public struct LedgerAccount: Sendable, Equatable {
     /// was opened from the account's balances) are already in those balances.
     public var afterFillID: Int64
     public var createdAt: Date
+    /// Money moved in (+) or out (−) of the quote asset by hand since, as adopted with
+    /// `trading-engine ledger adopt-balances` (already added to ``holdings`` for other assets).
+    public var deposits: Decimal = 0
+
+    /// What the ledger starts from: the starting balance plus the adopted deposits.
+    public var capital: Decimal { startingBalance + deposits }
+
+    /// This account with adopted differences applied: quote-asset amounts are deposits, other
+    /// assets change the trader's own holdings.
+    public func adjusted(by adjustments: [LedgerAdjustment]) -> LedgerAccount {
+        var account = self
+        for adjustment in adjustments {
+            if adjustment.asset == quoteAsset {
+                account.deposits += adjustment.amount
+            } else {
+                account.holdings[adjustment.asset, default: 0] += adjustment.amount
+            }
+        }
+        return account
+    }
 
     public init(
         mode: TradingMode, quoteAsset: String, startingBalance: Decimal, holdings: [String: Decimal] = [:], afterFillID: Int64 = 0,
@@ -207,6 +227,24 @@ public struct LedgerAccount: Sendable, Equatable {
         self.quoteAsset = quoteAsset
         self.startingBalance = startingBalance
         self.holdings = holdings
+        self.createdAt = createdAt
+    }
+}
+
+/// A difference between the ledger and the exchange account adopted by hand (a deposit, a
+/// withdrawal, a trade made outside the engine): a row of `ledger_adjustments`.
+public struct LedgerAdjustment: Sendable, Equatable {
+    public var mode: TradingMode
+    public var asset: String
+    public var amount: Decimal
+    public var note: String
+    public var createdAt: Date
+
+    public init(mode: TradingMode, asset: String, amount: Decimal, note: String, createdAt: Date) {
+        self.mode = mode
+        self.asset = asset
+        self.amount = amount
+        self.note = note
         self.createdAt = createdAt
     }
 }
@@ -253,7 +291,10 @@ public protocol LedgerStorage: Sendable {
     /// Closed trades of `mode` by strategy id, oldest exit first.
     func closedTrades(mode: TradingMode) async throws -> [(strategyID: Int64, trade: ClosedTrade)]
 
+    /// The account a mode's ledger starts from, with every adopted adjustment applied.
     func ledgerAccount(mode: TradingMode) async throws -> LedgerAccount?
+    /// Records differences adopted from the exchange account, in one transaction.
+    func recordAdjustments(_ adjustments: [LedgerAdjustment]) async throws
     /// Stores the account a mode's ledger starts from (once: an existing row is kept).
     func saveLedgerAccount(_ account: LedgerAccount) async throws
     /// The end of each strategy's latest cooldown after a stop-out in `mode`, by strategy id.

@@ -218,18 +218,12 @@ public actor TradingEngine {
     /// account could not have made (after `PAPER_STARTING_BALANCE` was lowered, say) is reported
     /// and halts new entries until the ledger replays cleanly.
     func rebuildLedger() async throws {
-        var rebuilt = PortfolioLedger(startingBalance: account?.startingBalance ?? 0)
-        var anomalies: [String] = []
         guard let account else {
-            ledger = rebuilt
+            ledger = PortfolioLedger(startingBalance: 0)
             return
         }
-        for stored in try await storage.ledgerFills(mode: mode, after: account.afterFillID) {
-            let (_, anomaly) = rebuilt.record(
-                stored.fill, side: stored.side, strategyKey: String(stored.strategyID), pair: stored.pair, reason: stored.reason)
-            if let anomaly { anomalies.append("order \(stored.orderID): \(anomaly)") }
-        }
-        ledger = rebuilt
+        let anomalies: [String]
+        (ledger, anomalies) = try await LedgerReplay.rebuild(mode: mode, account: account, storage: storage)
         halts[.ledger] = nil
         if let first = anomalies.first {
             halt(.ledger, "the \(mode.rawValue) ledger does not replay as a spot account: \(anomalies.count) fill(s) exceed it, the first \(first)"
