@@ -45,8 +45,8 @@ import TestSupport
         #expect(fills.map(\.fill.cost) == [20])
         #expect(try await storage.ledgerFills(mode: .live, after: 0).isEmpty)
         #expect(try await storage.positionLevels(mode: .paper) == [1: ExitLevels()])
-        #expect(try await storage.peakEquity(mode: .paper) == Decimal(string: "9999.92"))
-        #expect(try await storage.peakEquity(mode: .live) == nil)
+        #expect(try await storage.peakEquity(mode: .paper, since: nil) == Decimal(string: "9999.92"))
+        #expect(try await storage.peakEquity(mode: .live, since: nil) == nil)
         // A parameter of exactly 1 reads back as a number (it once read as a boolean).
         #expect(try await storage.strategies().first?.parameters == ["stop_loss": 1])
     }

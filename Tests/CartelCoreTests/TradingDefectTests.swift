@@ -1,3 +1,4 @@
+import ArgumentParser
 import CartelCore
 import Foundation
 import GRDB
@@ -376,6 +377,85 @@ import TestSupport
             for index in 0...6 { try await second.onClosedCandle(Self.candle(index, close: T.closes[index])) }
             #expect(await fake.requests().filter { $0.endpoint == "AddOrder" }.count == 1)
             #expect(await second.currentLedger.invariantHolds(marks: [:]))
+        }
+    }
+
+    // 4g. Adopting balances never turns the engine's coins into the trader's: coins sold by hand
+    // out of a position are refused; an order given up that Kraken lists late is reopened for
+    // the engine to book, not adopted; a withdrawal adopted does not trip the drawdown kill switch.
+    @Test func adoptingBalancesKeepsTheEnginesOwnCoinsAndOrdersApart() async throws {
+        try await withFakeKraken { fake, url in
+            await Self.openExchange(fake, usd: 10_000)
+            await fake.enqueue("AddOrder", .status(502, "<html>Bad Gateway</html>"))
+            let dir = try TemporaryDirectory(prefix: "defect4g")
+            defer { dir.remove() }
+            let (path, storage) = try await T.seededStorage(dir)
+            let clock = ManualClock(wallTime: Date())
+            let settings = ["STOP_LOSS_PERCENT": "0", "MAX_DRAWDOWN_PERCENT": "20"]
+            let first = try await Self.liveEngine(storage, fake: fake, url: url, clock: clock, settings: settings)
+            try await first.start()
+            for index in 0...6 { try await first.onClosedCandle(Self.candle(index, close: T.closes[index])) }
+            for _ in 0..<3 {
+                try await first.reconcile()
+                clock.advance(by: .seconds(61))
+            }
+            let given = try #require(try Self.orders(path).first)
+            #expect(given["status"] as String == "abandoned")
+            // Kraken lists it after all (late): it executed.
+            let broker = try await T.krakenBroker(.live, fake: fake, url: url, nonces: storage)
+            _ = try await broker.execute(
+                OrderRequest(clientOrderID: "late", strategyKey: "1", userref: Int32(given["id"] as Int64), pair: "BTC/USD", side: .buy,
+                             quantity: Decimal(string: given["quantity"] as String)!, referencePrice: 9, time: clock.wallTime), lot: .generic)
+            clock.advance(by: .seconds(60))
+            await #expect(throws: ValidationError.self) {
+                try await LedgerAdoptOptions.adopt(mode: .live, storage: storage, broker: broker, instruments: broker.pairs, record: true, at: clock.wallTime)
+            }
+            #expect(try Self.orders(path).first?["status"] as String? == "unknown")
+            let second = try await Self.liveEngine(storage, fake: fake, url: url, clock: clock, settings: settings)
+            try await second.start()
+            try await second.reconcile()
+            let bought = try #require(await second.currentLedger.positions.values.first)
+            #expect(try Self.orders(path).first?["status"] as String? == "filled")
+            clock.advance(by: .seconds(60))
+            try await second.syncBalances()
+            #expect(await second.entryHalts.isEmpty)
+
+            // Half the position's coins are sold by hand: adopting refuses.
+            await fake.adjustBalance("XXBT", by: -bought.quantity / 2)
+            await #expect(throws: ValidationError.self) {
+                try await LedgerAdoptOptions.adopt(mode: .live, storage: storage, broker: broker, instruments: broker.pairs, record: true, at: clock.wallTime)
+            }
+            await fake.adjustBalance("XXBT", by: bought.quantity / 2)
+            // Half the cash is withdrawn: adopted, and the restarted engine is not halted by it.
+            let cash = await second.currentLedger.cash
+            await fake.adjustBalance("ZUSD", by: -cash / 2)
+            let adopted = try await LedgerAdoptOptions.adopt(
+                mode: .live, storage: storage, broker: broker, instruments: broker.pairs, record: true, at: clock.wallTime)
+            #expect(adopted.differences.map(\.asset) == ["ZUSD"])
+            let third = try await Self.liveEngine(storage, fake: fake, url: url, clock: clock, settings: settings)
+            try await third.start()
+            #expect(await third.currentLedger.cash == cash - cash / 2)
+            #expect(await third.currentLedger.invariantHolds(marks: [:]))
+            #expect(await third.entryHalts.isEmpty)
+        }
+    }
+
+    // 4h. A passing refusal of a stop's sell (a rate limit) does not silence the stop: the next
+    // ticker tries again.
+    @Test func aPassingRefusalOfAnExitIsRetriedOnTheNextTicker() async throws {
+        try await withFakeKraken { fake, url in
+            await Self.openExchange(fake)
+            let dir = try TemporaryDirectory(prefix: "defect4h")
+            defer { dir.remove() }
+            let (path, storage) = try await T.seededStorage(dir, strategies: "sma-cross:BTC/USD:60:fast=2,slow=4,stop_loss=10")
+            let engine = try await Self.liveEngine(storage, fake: fake, url: url, clock: ManualClock(wallTime: Self.start), settings: [:])
+            try await engine.start()
+            for index in 0...6 { try await engine.onClosedCandle(Self.candle(index, close: T.closes[index])) }
+            try await engine.reconcile()
+            await fake.enqueue("AddOrder", .json(#"{"error":["EAPI:Rate limit exceeded"]}"#))
+            try await engine.onPrice(5, pair: "BTC/USD", at: Self.start.addingTimeInterval(7 * 3600 + 1))
+            try await engine.onPrice(5, pair: "BTC/USD", at: Self.start.addingTimeInterval(7 * 3600 + 2))
+            #expect(try Self.orders(path).map { $0["status"] as String } == ["filled", "rejected", "open"])
         }
     }
 
@@ -853,7 +933,8 @@ final class SlowFillStorage: LedgerStorage {
     }
     func positionLevels(mode: TradingMode) async throws -> [Int64: ExitLevels] { try await base.positionLevels(mode: mode) }
     func recordEquity(_ snapshot: EquitySnapshot, mode: TradingMode) async throws { try await base.recordEquity(snapshot, mode: mode) }
-    func peakEquity(mode: TradingMode) async throws -> Decimal? { try await base.peakEquity(mode: mode) }
+    func peakEquity(mode: TradingMode, since: Date?) async throws -> Decimal? { try await base.peakEquity(mode: mode, since: since) }
+    func abandonedOrders(mode: TradingMode, since: Date) async throws -> [OrderRecord] { try await base.abandonedOrders(mode: mode, since: since) }
     func closedTrades(mode: TradingMode) async throws -> [(strategyID: Int64, trade: ClosedTrade)] { try await base.closedTrades(mode: mode) }
     func ledgerAccount(mode: TradingMode) async throws -> LedgerAccount? { try await base.ledgerAccount(mode: mode) }
     func saveLedgerAccount(_ account: LedgerAccount) async throws { try await base.saveLedgerAccount(account) }

@@ -72,14 +72,42 @@ public struct LedgerAdoptOptions: ParsableArguments {
             throw ValidationError(
                 "\(unfinished.count) order(s) in flight (\(unfinished.map(\.clientOrderID).joined(separator: ", "))): let the engine settle them first")
         }
-        guard let balances = try await broker.balances() else { throw ValidationError("the \(mode.rawValue) broker has no balances") }
         let (ledger, _) = try await LedgerReplay.rebuild(mode: mode, account: account, storage: storage)
-        var traded: [Instrument] = []
-        let pairs = Set(ledger.positions.values.map(\.pair)).union(try await storage.strategies().filter(\.enabled).map(\.pair))
-        for pair in pairs.sorted() {
-            if let instrument = await instruments.instrument(for: pair), instrument.quoteAsset == account.quoteAsset { traded.append(instrument) }
+        // Kraken's balances trail its fills: adopting right after one would record the lag.
+        let fills = try await storage.ledgerFills(mode: mode, after: account.afterFillID)
+        if let newest = fills.last?.fill.time, time.timeIntervalSince(newest) < TradingEngine.bookingSettleTime {
+            throw ValidationError("a fill was booked less than \(Int(TradingEngine.bookingSettleTime)) s ago; Kraken's balances may not show it yet: try again in a minute")
         }
+        // An order given up as never placed that Kraken does have must be booked, not adopted:
+        // it goes back to `unknown`, and the engine finds and books it at its next start.
+        var reopened: [String] = []
+        for order in try await storage.abandonedOrders(mode: mode, since: account.lastAdjustedAt ?? account.createdAt) {
+            guard let found = try await broker.find(order) else { continue }
+            if record {
+                try await storage.updateOrder(
+                    id: order.id, status: .unknown, exchangeOrderID: nil, error: "Kraken has it after all (\(found.exchangeOrderID))", at: time)
+            }
+            reopened.append("\(order.clientOrderID) (\(found.exchangeOrderID))")
+        }
+        guard reopened.isEmpty else {
+            throw ValidationError(
+                "Kraken has order(s) the engine gave up as never placed: \(reopened.joined(separator: ", ")). "
+                    + (record ? "They are open again: start the engine to book them, then adopt again if the balances still differ"
+                        : "Run with --yes to reopen them for the engine to book; nothing is adopted before that"))
+        }
+        guard let balances = try await broker.balances() else { throw ValidationError("the \(mode.rawValue) broker has no balances") }
+        let pairs = Set(ledger.positions.values.map(\.pair)).union(try await storage.strategies().filter(\.enabled).map(\.pair))
+        let traded = await BalanceCheck.instruments(pairs: pairs, quote: account.quoteAsset, directory: instruments)
         let differences = BalanceCheck.differences(ledger: ledger, account: account, balances: balances, instruments: traded, cashTolerance: 0)
+        // Less of a coin than the engine's positions hold: the engine's coins went, not the trader's.
+        for difference in differences where difference.asset != account.quoteAsset {
+            let own = (account.holdings[difference.asset] ?? 0) + difference.actual - difference.expected
+            if own < 0 {
+                throw ValidationError(
+                    "Kraken holds \(difference.actual) \(difference.asset), less than the engine's open positions in it: they were sold outside the engine. "
+                        + "Adopting would leave positions the account does not have; close them by hand in the database or restore the coins")
+            }
+        }
         if record, !differences.isEmpty {
             try await storage.recordAdjustments(differences.map {
                 LedgerAdjustment(

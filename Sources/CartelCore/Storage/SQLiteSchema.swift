@@ -77,6 +77,7 @@ enum SQLiteSchema {
                 asset TEXT NOT NULL,
                 amount TEXT NOT NULL,
                 note TEXT NOT NULL,
+                after_fill_id INTEGER NOT NULL,
                 created_at DATETIME NOT NULL
             );
 

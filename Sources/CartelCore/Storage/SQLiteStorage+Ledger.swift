@@ -232,7 +232,7 @@ extension SQLiteStorage: LedgerStorage {
             try Row.fetchAll(
                 db,
                 sql: """
-                    SELECT f.order_id, f.exchange_trade_id, f.time, f.quantity, f.price, f.fee, f.cost, o.strategy_id, o.pair, o.side,
+                    SELECT f.id, f.order_id, f.exchange_trade_id, f.time, f.quantity, f.price, f.fee, f.cost, o.strategy_id, o.pair, o.side,
                         COALESCE(s.reason, '') AS reason
                     FROM fills f JOIN orders o ON o.id = f.order_id LEFT JOIN signals s ON s.id = o.signal_id
                     WHERE o.mode = ? AND f.id > ?
@@ -246,7 +246,7 @@ extension SQLiteStorage: LedgerStorage {
                 }
                 let cost: String? = row["cost"]
                 return LedgerFill(
-                    orderID: row["order_id"], strategyID: row["strategy_id"], pair: row["pair"], side: side,
+                    id: row["id"], orderID: row["order_id"], strategyID: row["strategy_id"], pair: row["pair"], side: side,
                     fill: Fill(
                         quantity: try DecimalText.decimal(row["quantity"], column: "fills.quantity"),
                         price: try DecimalText.decimal(row["price"], column: "fills.price"),
@@ -286,14 +286,24 @@ extension SQLiteStorage: LedgerStorage {
         }
     }
 
-    public func peakEquity(mode: TradingMode) async throws -> Decimal? {
+    public func peakEquity(mode: TradingMode, since: Date?) async throws -> Decimal? {
         try await pool.read { db in
             // SQLite narrows it down as REAL (one row per candle adds up); the exact maximum of
             // the few top candidates is taken in Decimal.
             try String.fetchAll(
-                db, sql: "SELECT equity FROM equity_snapshots WHERE mode = ? ORDER BY CAST(equity AS REAL) DESC LIMIT 16",
-                arguments: [mode.rawValue]
+                db,
+                sql: "SELECT equity FROM equity_snapshots WHERE mode = ? AND time >= ? ORDER BY CAST(equity AS REAL) DESC LIMIT 16",
+                arguments: [mode.rawValue, since.map(UTCTime.sqlite) ?? ""]
             ).map { try DecimalText.decimal($0, column: "equity_snapshots.equity") }.max()
+        }
+    }
+
+    public func abandonedOrders(mode: TradingMode, since: Date) async throws -> [OrderRecord] {
+        try await pool.read { db in
+            try Row.fetchAll(
+                db, sql: "SELECT * FROM orders WHERE status = 'abandoned' AND mode = ? AND updated_at >= ? ORDER BY id",
+                arguments: [mode.rawValue, UTCTime.sqlite(since)]
+            ).map(Self.order)
         }
     }
 
@@ -329,7 +339,7 @@ extension SQLiteStorage: LedgerStorage {
             ).map { row in
                 LedgerAdjustment(
                     mode: mode, asset: row["asset"], amount: try DecimalText.decimal(row["amount"], column: "ledger_adjustments.amount"),
-                    note: row["note"], createdAt: row["created_at"])
+                    note: row["note"], createdAt: row["created_at"], afterFillID: row["after_fill_id"])
             }
             return account.adjusted(by: adjustments)
         }
@@ -352,11 +362,12 @@ extension SQLiteStorage: LedgerStorage {
 
     public func recordAdjustments(_ adjustments: [LedgerAdjustment]) async throws {
         try await pool.write { db in
+            let lastFill = try Int64.fetchOne(db, sql: "SELECT MAX(id) FROM fills") ?? 0
             for adjustment in adjustments {
                 try db.execute(
-                    sql: "INSERT INTO ledger_adjustments (mode, asset, amount, note, created_at) VALUES (?, ?, ?, ?, ?)",
+                    sql: "INSERT INTO ledger_adjustments (mode, asset, amount, note, after_fill_id, created_at) VALUES (?, ?, ?, ?, ?, ?)",
                     arguments: [adjustment.mode.rawValue, adjustment.asset, DecimalText.string(adjustment.amount), adjustment.note,
-                                UTCTime.sqlite(adjustment.createdAt)])
+                                lastFill, UTCTime.sqlite(adjustment.createdAt)])
             }
         }
     }

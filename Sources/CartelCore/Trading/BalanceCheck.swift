@@ -20,6 +20,17 @@ public struct BalanceDifference: Sendable, Equatable, CustomStringConvertible {
 /// Compares a live ledger with the exchange's balances. Pure: the engine calls it with what
 /// Kraken's `Balance` answered.
 public enum BalanceCheck {
+    /// The instruments whose assets a ledger in `quote` accounts for: the pairs it trades that
+    /// are quoted in its cash currency (others cannot be entered). The engine's check and
+    /// `ledger adopt-balances` compare the same assets.
+    public static func instruments(pairs: Set<String>, quote: String, directory: (any InstrumentDirectory)?) async -> [Instrument] {
+        var found: [Instrument] = []
+        for pair in pairs.sorted() {
+            if let instrument = await directory?.instrument(for: pair), instrument.quoteAsset == quote { found.append(instrument) }
+        }
+        return found
+    }
+
     /// The quote asset against the ledger's cash (within `cashTolerance`: Kraken keeps quote
     /// balances to fewer decimals than fills and fees), and each base asset of `instruments`
     /// against the holdings at the start plus the positions in it (within half a lot step).
@@ -53,13 +64,21 @@ public enum LedgerReplay {
     public static func rebuild(
         mode: TradingMode, account: LedgerAccount, storage: any LedgerStorage
     ) async throws -> (ledger: PortfolioLedger, anomalies: [String]) {
-        var ledger = PortfolioLedger(startingBalance: account.capital)
+        var ledger = PortfolioLedger(startingBalance: account.startingBalance)
         var anomalies: [String] = []
+        // Deposits and withdrawals adopted by hand enter where they were adopted: after the
+        // fills that had been stored then.
+        var deposits = account.deposits.sorted { $0.afterFillID < $1.afterFillID }[...]
         for stored in try await storage.ledgerFills(mode: mode, after: account.afterFillID) {
+            while let next = deposits.first, next.afterFillID < stored.id {
+                ledger.deposit(next.amount)
+                deposits.removeFirst()
+            }
             let (_, anomaly) = ledger.record(
                 stored.fill, side: stored.side, strategyKey: String(stored.strategyID), pair: stored.pair, reason: stored.reason)
             if let anomaly { anomalies.append("order \(stored.orderID): \(anomaly)") }
         }
+        for deposit in deposits { ledger.deposit(deposit.amount) }
         return (ledger, anomalies)
     }
 }

@@ -147,6 +147,8 @@ public struct OrderRecord: Sendable, Equatable {
 
 /// A stored fill with what the ledger needs to replay it.
 public struct LedgerFill: Sendable, Equatable {
+    /// The fill's row id once stored (0 before).
+    public var id: Int64
     public var orderID: Int64
     public var strategyID: Int64
     public var pair: String
@@ -154,7 +156,8 @@ public struct LedgerFill: Sendable, Equatable {
     public var fill: Fill
     public var reason: String
 
-    public init(orderID: Int64, strategyID: Int64, pair: String, side: OrderSide, fill: Fill, reason: String) {
+    public init(id: Int64 = 0, orderID: Int64, strategyID: Int64, pair: String, side: OrderSide, fill: Fill, reason: String) {
+        self.id = id
         self.orderID = orderID
         self.strategyID = strategyID
         self.pair = pair
@@ -197,12 +200,15 @@ public struct LedgerAccount: Sendable, Equatable {
     /// was opened from the account's balances) are already in those balances.
     public var afterFillID: Int64
     public var createdAt: Date
-    /// Money moved in (+) or out (−) of the quote asset by hand since, as adopted with
-    /// `trading-engine ledger adopt-balances` (already added to ``holdings`` for other assets).
-    public var deposits: Decimal = 0
+    /// Money moved in (+) or out (−) of the quote asset by hand, as adopted with `trading-engine
+    /// ledger adopt-balances`, each after the fills stored when it was adopted (other assets'
+    /// adjustments are already in ``holdings``).
+    public var deposits: [(amount: Decimal, afterFillID: Int64)] = []
+    /// When balances were last adopted (the drawdown peak is measured from then on).
+    public var lastAdjustedAt: Date?
 
-    /// What the ledger starts from: the starting balance plus the adopted deposits.
-    public var capital: Decimal { startingBalance + deposits }
+    /// The starting balance plus every adopted deposit: the money put into the account.
+    public var capital: Decimal { deposits.reduce(startingBalance) { $0 + $1.amount } }
 
     /// This account with adopted differences applied: quote-asset amounts are deposits, other
     /// assets change the trader's own holdings.
@@ -210,12 +216,20 @@ public struct LedgerAccount: Sendable, Equatable {
         var account = self
         for adjustment in adjustments {
             if adjustment.asset == quoteAsset {
-                account.deposits += adjustment.amount
+                account.deposits.append((adjustment.amount, adjustment.afterFillID))
             } else {
                 account.holdings[adjustment.asset, default: 0] += adjustment.amount
             }
+            account.lastAdjustedAt = max(account.lastAdjustedAt ?? adjustment.createdAt, adjustment.createdAt)
         }
         return account
+    }
+
+    public static func == (lhs: LedgerAccount, rhs: LedgerAccount) -> Bool {
+        lhs.mode == rhs.mode && lhs.quoteAsset == rhs.quoteAsset && lhs.startingBalance == rhs.startingBalance
+            && lhs.holdings == rhs.holdings && lhs.afterFillID == rhs.afterFillID && lhs.createdAt == rhs.createdAt
+            && lhs.lastAdjustedAt == rhs.lastAdjustedAt && lhs.deposits.map(\.amount) == rhs.deposits.map(\.amount)
+            && lhs.deposits.map(\.afterFillID) == rhs.deposits.map(\.afterFillID)
     }
 
     public init(
@@ -239,8 +253,11 @@ public struct LedgerAdjustment: Sendable, Equatable {
     public var amount: Decimal
     public var note: String
     public var createdAt: Date
+    /// The newest fill stored when it was adopted (set by storage).
+    public var afterFillID: Int64 = 0
 
-    public init(mode: TradingMode, asset: String, amount: Decimal, note: String, createdAt: Date) {
+    public init(mode: TradingMode, asset: String, amount: Decimal, note: String, createdAt: Date, afterFillID: Int64 = 0) {
+        self.afterFillID = afterFillID
         self.mode = mode
         self.asset = asset
         self.amount = amount
@@ -286,8 +303,11 @@ public protocol LedgerStorage: Sendable {
     /// Replaces the exit levels stored with an open position (levels restored after an upgrade).
     func savePositionLevels(mode: TradingMode, strategyID: Int64, levels: ExitLevels) async throws
     func recordEquity(_ snapshot: EquitySnapshot, mode: TradingMode) async throws
-    /// The highest equity ever recorded in `mode` (the drawdown kill switch measures from it, across restarts).
-    func peakEquity(mode: TradingMode) async throws -> Decimal?
+    /// The highest equity recorded in `mode` (since `since`, when given): the drawdown kill
+    /// switch measures from it, across restarts.
+    func peakEquity(mode: TradingMode, since: Date?) async throws -> Decimal?
+    /// Orders of `mode` given up (`abandoned`) since `since`: some may have executed after all.
+    func abandonedOrders(mode: TradingMode, since: Date) async throws -> [OrderRecord]
     /// Closed trades of `mode` by strategy id, oldest exit first.
     func closedTrades(mode: TradingMode) async throws -> [(strategyID: Int64, trade: ClosedTrade)]
 

@@ -45,7 +45,7 @@ public struct ClosedTrade: Sendable, Equatable, Codable {
 
 /// Cash, positions, realised P&L and fees, all exact. Every fill goes through ``apply(_:side:strategyKey:pair:reason:)``,
 /// which keeps the accounting identity
-/// `cash + Σ quantity × mark = starting balance + realised P&L − fees + unrealised P&L`
+/// `cash + Σ quantity × mark = starting balance + deposits + realised P&L − fees + unrealised P&L`
 /// (``invariantHolds(marks:)``) true after every step. Long-only spot: through `apply` a sell
 /// never exceeds the position and cash never goes negative; fills the exchange reports are
 /// booked through `record` even when they break those limits (they happened), and say so.
@@ -73,6 +73,8 @@ public struct PortfolioLedger: Sendable, Equatable {
     public private(set) var cash: Decimal
     public private(set) var realisedPnL: Decimal = 0
     public private(set) var fees: Decimal = 0
+    /// Money moved into (+) or out of (−) the account by hand since the start.
+    public private(set) var deposits: Decimal = 0
     /// Open positions by strategy key.
     public private(set) var positions: [String: Position] = [:]
 
@@ -88,6 +90,12 @@ public struct PortfolioLedger: Sendable, Equatable {
         self.realisedPnL = realisedPnL
         self.fees = fees
         self.positions = Dictionary(positions.map { ($0.strategyKey, $0) }, uniquingKeysWith: { first, _ in first })
+    }
+
+    /// Money moved in (+) or out (−) of the account outside trading (adopted from the exchange).
+    public mutating func deposit(_ amount: Decimal) {
+        cash += amount
+        deposits += amount
     }
 
     /// Books one fill the account can hold (paper fills, backtests). A buy opens or adds to the
@@ -191,6 +199,6 @@ public struct PortfolioLedger: Sendable, Equatable {
 
     /// The accounting identity, exactly.
     public func invariantHolds(marks: [String: Decimal]) -> Bool {
-        cash + positionsValue(marks: marks) == startingBalance + realisedPnL - fees + unrealisedPnL(marks: marks)
+        cash + positionsValue(marks: marks) == startingBalance + deposits + realisedPnL - fees + unrealisedPnL(marks: marks)
     }
 }

@@ -137,7 +137,10 @@ public actor TradingEngine {
             try await rebuildLedger()
             levels = try await storage.positionLevels(mode: mode)
             risk = RiskManager(settings: configuration.risk, execution: configuration.paper)
-            if let peak = try await storage.peakEquity(mode: mode) { _ = risk.observe(equity: peak.doubleValue) }
+            // Measured from the last adoption of balances on: a withdrawal is not a drawdown.
+            if let peak = try await storage.peakEquity(mode: mode, since: account?.lastAdjustedAt) {
+                _ = risk.observe(equity: peak.doubleValue)
+            }
             if let message = risk.observe(equity: ledger.equity(marks: [:]).doubleValue) { logger.critical("\(message)") }
             for (id, until) in try await storage.cooldowns(mode: mode) {
                 risk.restoreCooldown(strategyKey: String(id), until: until)
@@ -486,14 +489,15 @@ public actor TradingEngine {
             }
             return account != nil && inFlight.isEmpty
         }
+        let asked = clock.wallTime
         guard ready, let balances = try await broker.balances() else { return }
         await exclusively {
-            let now = clock.wallTime
-            guard let account, inFlight.isEmpty, lastBooking.map({ now.timeIntervalSince($0) >= Self.bookingSettleTime }) ?? true else { return }
-            var traded: [Instrument] = []
-            for pair in Set(ledger.positions.values.map(\.pair)).union(known.values.filter(\.enabled).map(\.pair)).sorted() {
-                if let instrument = await instruments?.instrument(for: pair) { traded.append(instrument) }
-            }
+            // Balances asked for less than the settle time after a booking may predate it.
+            guard let account, inFlight.isEmpty, lastBooking.map({ asked.timeIntervalSince($0) >= Self.bookingSettleTime }) ?? true
+            else { return }
+            let traded = await BalanceCheck.instruments(
+                pairs: Set(ledger.positions.values.map(\.pair)).union(known.values.filter(\.enabled).map(\.pair)), quote: account.quoteAsset,
+                directory: instruments)
             let differences = BalanceCheck.differences(
                 ledger: ledger, account: account, balances: balances, instruments: traded, cashTolerance: configuration.balanceTolerance)
             guard differences.isEmpty else {
@@ -619,10 +623,18 @@ public actor TradingEngine {
     /// Live and validate ledgers hold one cash balance: an entry in a pair quoted in another
     /// currency is refused.
     func quoteRefusal(_ pair: String) async -> String? {
-        guard mode != .paper, let account, let quote = await instruments?.instrument(for: pair)?.quoteAsset,
-            quote != account.quoteAsset
-        else { return nil }
-        return "\(pair) is quoted in \(quote), the ledger's cash is \(account.quoteAsset)"
+        guard mode != .paper, let account else { return nil }
+        guard let quote = await instruments?.instrument(for: pair)?.quoteAsset else {
+            return "Kraken's description of \(pair) is not known, so neither is its quote currency"
+        }
+        return quote == account.quoteAsset ? nil : "\(pair) is quoted in \(quote), the ledger's cash is \(account.quoteAsset)"
+    }
+
+    /// Refusals the exchange will repeat for the same exit (a volume below its minimum,
+    /// insufficient funds), as opposed to passing ones (rate limits, an open breaker, a lockout).
+    static func refusalRepeats(_ reason: String) -> Bool {
+        reason.contains("below") || reason.contains("EOrder:Insufficient funds") || reason.contains("EOrder:Order minimum")
+            || reason.contains("EGeneral:Invalid arguments")
     }
 
     func exit(_ id: Int64, signal: StrategySignal, candle: Candle) async throws {
@@ -696,9 +708,10 @@ public actor TradingEngine {
         case .rejected(let why):
             try await storage.updateOrder(id: order.id, status: .rejected, exchangeOrderID: nil, error: why, at: now)
             finish(order)
-            if order.side == .sell {
-                // An exit the exchange refuses (a remainder below its minimum order, say) is not
-                // retried on every ticker: once per backoff, and said loudly.
+            if order.side == .sell, Self.refusalRepeats(why) {
+                // An exit the exchange will refuse again (a remainder below its minimum order,
+                // funds it does not see) is not retried on every ticker: once per backoff, and
+                // said loudly. Passing refusals (rate limit, open breaker) are retried at once.
                 exitBackoff[order.strategyID] = now.addingTimeInterval(Self.refusedExitBackoff)
                 logger.critical(
                     "exit refused by the exchange: the position stays open; it is tried again in 5 minutes (sell it by hand if it cannot be sold)",
@@ -795,7 +808,12 @@ public actor TradingEngine {
             let until = risk.recordStopOut(
                 strategyKey: key, at: order.createdAt, rules: exitRules(for: id), intervalMinutes: known[id]?.intervalMinutes ?? 1)
         {
-            try await storage.saveCooldown(mode: mode, strategyID: id, until: until)
+            do {
+                try await storage.saveCooldown(mode: mode, strategyID: id, until: until)
+            } catch {
+                // The fill is committed; the cooldown holds in memory and is only lost to a restart.
+                logger.error("cooldown not stored", metadata: ["strategy": "\(id)", "error": "\(error)"])
+            }
         }
         Counter(label: "trading_fills_total", dimensions: [("side", order.side.rawValue)], factory: metrics).increment()
         logger.info(
