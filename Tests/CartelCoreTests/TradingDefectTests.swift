@@ -80,6 +80,21 @@ import TestSupport
         await fake.openExchange(balances: ["ZUSD": usd, "XXBT": 0], prices: ["XXBTZUSD": 9])
     }
 
+    /// Runs `body` on a fresh database seeded with `strategies`, next to a fake Kraken whose
+    /// simulated account holds `usd` (BTC trades at 9), with a manual clock at `start`.
+    static func onExchange(
+        _ prefix: String, usd: Decimal = 100_000, strategies: String = "sma-cross:BTC/USD:60:fast=2,slow=4",
+        _ body: (FakeKraken, String, String, SQLiteStorage, ManualClock) async throws -> Void
+    ) async throws {
+        try await withFakeKraken { fake, url in
+            await openExchange(fake, usd: usd)
+            let dir = try TemporaryDirectory(prefix: prefix)
+            defer { dir.remove() }
+            let (path, storage) = try await T.seededStorage(dir, strategies: strategies)
+            try await body(fake, url, path, storage, ManualClock(wallTime: start))
+        }
+    }
+
     static func orders(_ path: String) throws -> [Row] {
         try DatabaseQueue(path: path).read { db in try Row.fetchAll(db, sql: "SELECT * FROM orders ORDER BY id") }
     }
@@ -142,12 +157,7 @@ import TestSupport
 
     // 2c. A live order left `submitting` by a crash is looked up the same way after a restart.
     @Test func aLiveOrderLeftSubmittingByACrashIsFoundAfterTheRestart() async throws {
-        try await withFakeKraken { fake, url in
-            await Self.openExchange(fake)
-            let dir = try TemporaryDirectory(prefix: "defect2c")
-            defer { dir.remove() }
-            let (path, storage) = try await T.seededStorage(dir)
-            let clock = ManualClock(wallTime: Self.start)
+        try await Self.onExchange("defect2c") { fake, url, path, storage, clock in
             let first = try await Self.liveEngine(storage, fake: fake, url: url, clock: clock)
             let strategy = try #require(try await first.start().first)
             // The process recorded the order and sent it, then died before the answer was stored.
@@ -171,11 +181,7 @@ import TestSupport
     // 2d. A userref alone proves nothing: an order of another database or bot with the same
     // number (different side or volume) is not taken for ours.
     @Test func anotherOrderWithTheSameUserrefIsNotTakenForOurs() async throws {
-        try await withFakeKraken { fake, url in
-            await Self.openExchange(fake)
-            let dir = try TemporaryDirectory(prefix: "defect2d")
-            defer { dir.remove() }
-            let (path, storage) = try await T.seededStorage(dir)
+        try await Self.onExchange("defect2d") { fake, url, path, storage, _ in
             // Another database on the same key placed its own order 1 (5 BTC) a moment ago.
             let other = try await T.krakenBroker(.live, fake: fake, url: url)
             _ = try await other.execute(
@@ -221,12 +227,7 @@ import TestSupport
     // 2f. Several unfinished live orders of one strategy (a database from before one order in
     // flight was enforced) are all taken up and settled.
     @Test func everyUnfinishedOrderOfAStrategyIsTakenUp() async throws {
-        try await withFakeKraken { fake, url in
-            await Self.openExchange(fake)
-            let dir = try TemporaryDirectory(prefix: "defect2f")
-            defer { dir.remove() }
-            let (path, storage) = try await T.seededStorage(dir)
-            let clock = ManualClock(wallTime: Self.start)
+        try await Self.onExchange("defect2f") { fake, url, path, storage, clock in
             let first = try await Self.liveEngine(storage, fake: fake, url: url, clock: clock)
             let strategy = try #require(try await first.start().first)
             let broker = try await T.krakenBroker(.live, fake: fake, url: url, nonces: storage)
@@ -271,12 +272,7 @@ import TestSupport
 
     // 3. A live stop-loss sends one sell while the first is in flight, across a restart too.
     @Test func aLiveStopLossSellsOnceWhileItsOrderIsInFlight() async throws {
-        try await withFakeKraken { fake, url in
-            await Self.openExchange(fake)
-            let dir = try TemporaryDirectory(prefix: "defect3")
-            defer { dir.remove() }
-            let (path, storage) = try await T.seededStorage(dir, strategies: "sma-cross:BTC/USD:60:fast=2,slow=4,stop_loss=10")
-            let clock = ManualClock(wallTime: Self.start)
+        try await Self.onExchange("defect3", strategies: "sma-cross:BTC/USD:60:fast=2,slow=4,stop_loss=10") { fake, url, path, storage, clock in
             let engine = try await Self.liveEngine(storage, fake: fake, url: url, clock: clock, settings: [:])
             try await engine.start()
             for index in 0...6 { try await engine.onClosedCandle(Self.candle(index, close: T.closes[index])) }
@@ -305,12 +301,7 @@ import TestSupport
     // 4. The live ledger starts from Kraken's balances, is compared with them, and halts entries
     // (critical) while they differ; a fill the ledger would refuse is booked anyway and reported.
     @Test func theLiveLedgerStartsFromKrakensBalanceAndStopsEntriesWhenTheyDiffer() async throws {
-        try await withFakeKraken { fake, url in
-            await Self.openExchange(fake, usd: 5_000)
-            let dir = try TemporaryDirectory(prefix: "defect4")
-            defer { dir.remove() }
-            let (path, storage) = try await T.seededStorage(dir)
-            let clock = ManualClock(wallTime: Self.start)
+        try await Self.onExchange("defect4", usd: 5_000) { fake, url, path, storage, clock in
             let engine = try await Self.liveEngine(storage, fake: fake, url: url, clock: clock, settings: ["STOP_LOSS_PERCENT": "0", "PAPER_STARTING_BALANCE": "10000"])
             try await engine.start()
             #expect(await engine.currentLedger.cash == 5_000)
@@ -346,12 +337,7 @@ import TestSupport
     // 4f. Money moved by hand (a withdrawal) is adopted with `ledger adopt-balances`: the ledger
     // agrees with Kraken again and entries resume; positions are untouched.
     @Test func aWithdrawalAdoptedByHandLetsEntriesResume() async throws {
-        try await withFakeKraken { fake, url in
-            await Self.openExchange(fake, usd: 5_000)
-            let dir = try TemporaryDirectory(prefix: "defect4f")
-            defer { dir.remove() }
-            let (path, storage) = try await T.seededStorage(dir)
-            let clock = ManualClock(wallTime: Self.start)
+        try await Self.onExchange("defect4f", usd: 5_000) { fake, url, path, storage, clock in
             let first = try await Self.liveEngine(storage, fake: fake, url: url, clock: clock)
             try await first.start()
             await fake.adjustBalance("ZUSD", by: -1_000)
@@ -443,11 +429,7 @@ import TestSupport
     // 4h. A passing refusal of a stop's sell (a rate limit) does not silence the stop: the next
     // ticker tries again.
     @Test func aPassingRefusalOfAnExitIsRetriedOnTheNextTicker() async throws {
-        try await withFakeKraken { fake, url in
-            await Self.openExchange(fake)
-            let dir = try TemporaryDirectory(prefix: "defect4h")
-            defer { dir.remove() }
-            let (path, storage) = try await T.seededStorage(dir, strategies: "sma-cross:BTC/USD:60:fast=2,slow=4,stop_loss=10")
+        try await Self.onExchange("defect4h", strategies: "sma-cross:BTC/USD:60:fast=2,slow=4,stop_loss=10") { fake, url, path, storage, _ in
             let engine = try await Self.liveEngine(storage, fake: fake, url: url, clock: ManualClock(wallTime: Self.start), settings: [:])
             try await engine.start()
             for index in 0...6 { try await engine.onClosedCandle(Self.candle(index, close: T.closes[index])) }
@@ -462,12 +444,7 @@ import TestSupport
     // 4b. An exit the exchange refuses (a remainder below its minimum order) is tried again
     // after a backoff, not on every ticker.
     @Test func aRefusedExitIsNotRetriedOnEveryTicker() async throws {
-        try await withFakeKraken { fake, url in
-            await Self.openExchange(fake)
-            let dir = try TemporaryDirectory(prefix: "defect4b")
-            defer { dir.remove() }
-            let (path, storage) = try await T.seededStorage(dir, strategies: "sma-cross:BTC/USD:60:fast=2,slow=4,stop_loss=10")
-            let clock = ManualClock(wallTime: Self.start)
+        try await Self.onExchange("defect4b", strategies: "sma-cross:BTC/USD:60:fast=2,slow=4,stop_loss=10") { fake, url, path, storage, clock in
             let engine = try await Self.liveEngine(storage, fake: fake, url: url, clock: clock, settings: [:])
             try await engine.start()
             for index in 0...6 { try await engine.onClosedCandle(Self.candle(index, close: T.closes[index])) }
@@ -495,11 +472,7 @@ import TestSupport
     // 4e. A buy on its way holds its cost out of the cash: a second entry on the same candle is
     // sized on what is left, not on the whole balance.
     @Test func aBuyInFlightHoldsItsCostOutOfTheCash() async throws {
-        try await withFakeKraken { fake, url in
-            await Self.openExchange(fake, usd: 10_000)
-            let dir = try TemporaryDirectory(prefix: "defect4e")
-            defer { dir.remove() }
-            let (path, storage) = try await T.seededStorage(dir)
+        try await Self.onExchange("defect4e", usd: 10_000) { fake, url, path, storage, _ in
             _ = try await DatabaseQueue(path: path).write { db in
                 try db.execute(sql: """
                     INSERT INTO strategies (name, kind, pair, interval_minutes, parameters, enabled, created_at, updated_at)
@@ -521,11 +494,7 @@ import TestSupport
 
     // 4c. Live and validate keep one cash balance: an entry in a pair quoted in another currency is refused.
     @Test func anEntryQuotedInAnotherCurrencyIsRefusedInLiveMode() async throws {
-        try await withFakeKraken { fake, url in
-            await Self.openExchange(fake)
-            let dir = try TemporaryDirectory(prefix: "defect4c")
-            defer { dir.remove() }
-            let (path, storage) = try await T.seededStorage(dir)
+        try await Self.onExchange("defect4c") { fake, url, path, storage, _ in
             let engine = try await Self.liveEngine(storage, fake: fake, url: url, clock: ManualClock(wallTime: Self.start))
             try await engine.start()  // opened in USD
             _ = try await DatabaseQueue(path: path).write { db in
@@ -748,12 +717,7 @@ import TestSupport
 
     // 13b. A position sold in pieces: the trade row adds the pieces up.
     @Test func aTradeClosedInPiecesAddsUpEveryPiece() async throws {
-        try await withFakeKraken { fake, url in
-            await Self.openExchange(fake)
-            let dir = try TemporaryDirectory(prefix: "defect13b")
-            defer { dir.remove() }
-            let (path, storage) = try await T.seededStorage(dir, strategies: "sma-cross:BTC/USD:60:fast=2,slow=4,stop_loss=10")
-            let clock = ManualClock(wallTime: Self.start)
+        try await Self.onExchange("defect13b", strategies: "sma-cross:BTC/USD:60:fast=2,slow=4,stop_loss=10") { fake, url, path, storage, clock in
             let engine = try await Self.liveEngine(storage, fake: fake, url: url, clock: clock, settings: ["STAKE_AMOUNT": "9.5"])
             try await engine.start()
             for index in 0...6 { try await engine.onClosedCandle(Self.candle(index, close: T.closes[index])) }
