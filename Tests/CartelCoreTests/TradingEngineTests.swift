@@ -12,7 +12,7 @@ import TestSupport
     static let closes: [Decimal] = [10, 9, 8, 7, 6, 7, 9, 11, 13, 14, 12, 9, 7, 5, 6]
 
     static func candle(_ index: Int, close: Decimal, pair: String = "BTC/USD", interval: Int = 60) -> Candle {
-        let open = index == 0 ? close : closes[index - 1]
+        let open = index == 0 || index > closes.count ? close : closes[index - 1]
         return Candle(
             pair: pair, intervalMinutes: interval, openTime: start.addingTimeInterval(Double(index * interval * 60)), open: open,
             high: max(open, close) + 1, low: min(open, close) - 1, close: close, vwap: close, volume: 5, tradeCount: 3)

@@ -18,11 +18,14 @@ public struct Heartbeat: Sendable, Equatable {
     public var detail: String?
     /// How often the writer promised to beat; readers judge staleness against it.
     public var intervalSeconds: Int
+    /// The writer's resident memory at this beat (nil when it could not be read).
+    public var residentBytes: UInt64?
 
     public init(
         service: ServiceName, pid: Int32, host: String, version: String, startedAt: Date,
-        lastBeat: Date, state: HeartbeatState, detail: String? = nil, intervalSeconds: Int
+        lastBeat: Date, state: HeartbeatState, detail: String? = nil, intervalSeconds: Int, residentBytes: UInt64? = nil
     ) {
+        self.residentBytes = residentBytes
         self.service = service
         self.pid = pid
         self.host = host

@@ -55,6 +55,80 @@ public enum UTCTime {
         return text
     }
 
+    /// Parses `YYYY-MM-DD`, `YYYY-MM-DDTHH:MM[:SS[.fff]]` with `Z` or a `±HH:MM` offset (a
+    /// space may replace the `T`); nil for anything else, including impossible dates.
+    public static func parseISO8601(_ text: String) -> Date? {
+        let bytes = Array(text.utf8)
+        var index = 0
+        func number(_ width: Int) -> Int64? {
+            guard index + width <= bytes.count else { return nil }
+            var value: Int64 = 0
+            for byte in bytes[index..<index + width] {
+                guard byte >= 48, byte <= 57 else { return nil }
+                value = value * 10 + Int64(byte - 48)
+            }
+            index += width
+            return value
+        }
+        func expect(_ character: UInt8) -> Bool {
+            guard index < bytes.count, bytes[index] == character else { return false }
+            index += 1
+            return true
+        }
+        guard let year = number(4), expect(45), let month = number(2), expect(45), let day = number(2),
+            (1...12).contains(month), day >= 1, day <= daysIn(month: month, year: year)
+        else { return nil }
+        var seconds = daysFromCivil(year: year, month: month, day: day) * 86_400
+        var fraction = 0.0
+        if index == bytes.count { return Date(timeIntervalSince1970: Double(seconds)) }
+        guard expect(84) || expect(32), let hour = number(2), hour < 24, expect(58), let minute = number(2), minute < 60 else { return nil }
+        seconds += hour * 3600 + minute * 60
+        if expect(58) {
+            guard let second = number(2), second < 60 else { return nil }
+            seconds += second
+            if expect(46) {
+                var scale = 0.1
+                let start = index
+                while index < bytes.count, bytes[index] >= 48, bytes[index] <= 57 {
+                    fraction += Double(bytes[index] - 48) * scale
+                    scale /= 10
+                    index += 1
+                }
+                guard index > start else { return nil }
+            }
+        }
+        if expect(90) {
+            // UTC
+        } else if index < bytes.count, bytes[index] == 43 || bytes[index] == 45 {
+            let sign: Int64 = bytes[index] == 43 ? 1 : -1
+            index += 1
+            guard let offsetHours = number(2), offsetHours < 24, expect(58), let offsetMinutes = number(2), offsetMinutes < 60 else { return nil }
+            seconds -= sign * (offsetHours * 3600 + offsetMinutes * 60)
+        } else {
+            return nil
+        }
+        guard index == bytes.count else { return nil }
+        return Date(timeIntervalSince1970: Double(seconds) + fraction)
+    }
+
+    static func daysIn(month: Int64, year: Int64) -> Int64 {
+        switch month {
+        case 2: return (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 ? 29 : 28
+        case 4, 6, 9, 11: return 30
+        default: return 31
+        }
+    }
+
+    /// Days since 1970-01-01 of a civil date (Howard Hinnant's algorithm).
+    static func daysFromCivil(year: Int64, month: Int64, day: Int64) -> Int64 {
+        let y = month <= 2 ? year - 1 : year
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yoe = y - era * 400
+        let doy = (153 * (month > 2 ? month - 3 : month + 9) + 2) / 5 + day - 1
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
+        return era * 146_097 + doe - 719_468
+    }
+
     private static func pad(_ value: Int64, _ width: Int, _ text: inout String) {
         let digits = String(value)
         if digits.utf8.count < width { text += String(repeating: "0", count: width - digits.utf8.count) }

@@ -91,7 +91,7 @@ public struct HeartbeatService<C: TimeSource>: Service {
         let heartbeat = Heartbeat(
             service: service, pid: identity.pid, host: identity.host, version: identity.version,
             startedAt: identity.startedAt, lastBeat: clock.wallTime, state: state, detail: detail(),
-            intervalSeconds: intervalSeconds)
+            intervalSeconds: intervalSeconds, residentBytes: memoryProbe.residentBytes())
         do {
             try await storage.storage().recordHeartbeat(heartbeat)
             if failures > 0 { logger.info("heartbeat recovered", metadata: ["failed_beats": "\(failures)"]) }

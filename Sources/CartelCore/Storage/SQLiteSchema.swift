@@ -12,7 +12,73 @@ enum SQLiteSchema {
         migrator.registerMigration("v2-kraken-asset-pairs", migrate: v2)
         migrator.registerMigration("v3-kraken-nonce", migrate: v3)
         migrator.registerMigration("v4-final-candles-and-ledgers-per-mode", migrate: v4)
+        migrator.registerMigration("v5-events-and-service-memory", migrate: v5)
         return migrator
+    }
+
+    /// What the website streams: an `events` journal that triggers fill in the same transaction
+    /// as the row they report (signals, orders and their status changes, fills, service state
+    /// changes, pause/resume), so an event can neither be lost nor announce something that was
+    /// rolled back. Candle events are written by `upsertCandles` (one per batch, not per row).
+    /// Heartbeats carry the writer's resident memory.
+    private static func v5(_ db: Database) throws {
+        try db.execute(sql: """
+            ALTER TABLE service_heartbeats ADD COLUMN resident_bytes INTEGER;
+
+            CREATE TABLE events (
+                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                kind TEXT NOT NULL CHECK (kind IN ('candle', 'signal', 'order', 'fill', 'service', 'pause')),
+                payload TEXT NOT NULL CHECK (json_valid(payload)),
+                created_at DATETIME NOT NULL
+            );
+            CREATE INDEX events_created_at ON events (created_at);
+
+            CREATE TRIGGER events_signal AFTER INSERT ON signals WHEN NEW.action != 'hold' BEGIN
+                INSERT INTO events (kind, payload, created_at) VALUES ('signal', json_object(
+                    'id', NEW.id, 'strategyId', NEW.strategy_id, 'pair', NEW.pair, 'intervalMinutes', NEW.interval_minutes,
+                    'action', NEW.action, 'reason', NEW.reason, 'price', NEW.price,
+                    'candleTime', strftime('%Y-%m-%dT%H:%M:%SZ', NEW.candle_time)), NEW.created_at);
+            END;
+
+            CREATE TRIGGER events_order_insert AFTER INSERT ON orders BEGIN
+                INSERT INTO events (kind, payload, created_at) VALUES ('order', json_object(
+                    'id', NEW.id, 'strategyId', NEW.strategy_id, 'mode', NEW.mode, 'pair', NEW.pair, 'side', NEW.side,
+                    'quantity', NEW.quantity, 'status', NEW.status, 'error', NEW.error), NEW.updated_at);
+            END;
+
+            CREATE TRIGGER events_order_status AFTER UPDATE OF status ON orders WHEN NEW.status != OLD.status BEGIN
+                INSERT INTO events (kind, payload, created_at) VALUES ('order', json_object(
+                    'id', NEW.id, 'strategyId', NEW.strategy_id, 'mode', NEW.mode, 'pair', NEW.pair, 'side', NEW.side,
+                    'quantity', NEW.quantity, 'status', NEW.status, 'error', NEW.error), NEW.updated_at);
+            END;
+
+            CREATE TRIGGER events_fill AFTER INSERT ON fills BEGIN
+                INSERT INTO events (kind, payload, created_at) SELECT 'fill', json_object(
+                    'id', NEW.id, 'orderId', NEW.order_id, 'strategyId', o.strategy_id, 'mode', o.mode, 'pair', o.pair,
+                    'side', o.side, 'quantity', NEW.quantity, 'price', NEW.price, 'fee', NEW.fee,
+                    'time', strftime('%Y-%m-%dT%H:%M:%SZ', NEW.time)), NEW.time
+                FROM orders o WHERE o.id = NEW.order_id;
+            END;
+
+            CREATE TRIGGER events_service_insert AFTER INSERT ON service_heartbeats BEGIN
+                INSERT INTO events (kind, payload, created_at) VALUES ('service', json_object(
+                    'service', NEW.service, 'state', NEW.state, 'pid', NEW.pid, 'host', NEW.host), NEW.last_beat);
+            END;
+
+            CREATE TRIGGER events_service_update AFTER UPDATE ON service_heartbeats
+            WHEN NEW.state != OLD.state OR NEW.pid != OLD.pid OR NEW.started_at != OLD.started_at BEGIN
+                INSERT INTO events (kind, payload, created_at) VALUES ('service', json_object(
+                    'service', NEW.service, 'state', NEW.state, 'pid', NEW.pid, 'host', NEW.host), NEW.last_beat);
+            END;
+
+            CREATE TRIGGER events_pause_insert AFTER INSERT ON engine_state WHEN NEW.key = 'paused' BEGIN
+                INSERT INTO events (kind, payload, created_at) VALUES ('pause', NEW.value, NEW.updated_at);
+            END;
+
+            CREATE TRIGGER events_pause_update AFTER UPDATE ON engine_state WHEN NEW.key = 'paused' AND NEW.value != OLD.value BEGIN
+                INSERT INTO events (kind, payload, created_at) VALUES ('pause', NEW.value, NEW.updated_at);
+            END;
+            """)
     }
 
     /// Candles say whether they are final; each trading mode keeps its own ledger (positions,

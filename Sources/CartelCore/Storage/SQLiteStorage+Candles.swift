@@ -36,6 +36,32 @@ extension SQLiteStorage {
                                         message: String(cString: sqlite3_errmsg(connection)))
                 }
             }
+            try Self.recordCandleEvents(candles, closedBefore: closedBefore, at: now, in: db)
+        }
+    }
+
+    /// One `candle` event per pair and interval in the batch: its newest candle (what a live
+    /// chart needs), not one per row, so a backfill of thousands of candles stays one event.
+    static func recordCandleEvents(_ candles: [Candle], closedBefore: Date?, at now: String, in db: Database) throws {
+        var newest: [String: Candle] = [:]
+        for candle in candles {
+            let key = "\(candle.pair)|\(candle.intervalMinutes)"
+            if let current = newest[key], current.openTime >= candle.openTime { continue }
+            newest[key] = candle
+        }
+        for candle in newest.values.sorted(by: { ($0.pair, $0.intervalMinutes) < ($1.pair, $1.intervalMinutes) }) {
+            let closed = closedBefore.map { candle.openTime < $0 } ?? false
+            try db.execute(
+                sql: """
+                    INSERT INTO events (kind, payload, created_at) VALUES ('candle', json_object(
+                        'pair', ?, 'intervalMinutes', ?, 'openTime', ?, 'open', ?, 'high', ?, 'low', ?, 'close', ?,
+                        'volume', ?, 'closed', json(?)), ?)
+                    """,
+                arguments: [
+                    candle.pair, candle.intervalMinutes, UTCTime.iso8601(candle.openTime, fractional: false),
+                    DecimalText.string(candle.open), DecimalText.string(candle.high), DecimalText.string(candle.low),
+                    DecimalText.string(candle.close), DecimalText.string(candle.volume), closed ? "true" : "false", now,
+                ])
         }
     }
 

@@ -7,18 +7,18 @@ extension SQLiteStorage {
             try db.execute(
                 sql: """
                     INSERT INTO service_heartbeats
-                        (service, pid, host, version, started_at, last_beat, state, detail, interval_seconds)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                        (service, pid, host, version, started_at, last_beat, state, detail, interval_seconds, resident_bytes)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     ON CONFLICT (service) DO UPDATE SET
                         pid = excluded.pid, host = excluded.host, version = excluded.version,
                         started_at = excluded.started_at, last_beat = excluded.last_beat,
                         state = excluded.state, detail = excluded.detail,
-                        interval_seconds = excluded.interval_seconds
+                        interval_seconds = excluded.interval_seconds, resident_bytes = excluded.resident_bytes
                     """,
                 arguments: [
                     heartbeat.service.rawValue, Int64(heartbeat.pid), heartbeat.host, heartbeat.version,
                     UTCTime.sqlite(heartbeat.startedAt), UTCTime.sqlite(heartbeat.lastBeat), heartbeat.state.rawValue, heartbeat.detail,
-                    heartbeat.intervalSeconds,
+                    heartbeat.intervalSeconds, heartbeat.residentBytes.map { Int64(clamping: $0) },
                 ])
         }
     }
@@ -36,7 +36,8 @@ extension SQLiteStorage {
                     service: service, pid: Int32(truncatingIfNeeded: row["pid"] as Int64),
                     host: row["host"], version: row["version"], startedAt: row["started_at"],
                     lastBeat: row["last_beat"], state: state, detail: row["detail"],
-                    intervalSeconds: row["interval_seconds"])
+                    intervalSeconds: row["interval_seconds"],
+                    residentBytes: (row["resident_bytes"] as Int64?).map { UInt64(clamping: $0) })
             }
         }
     }

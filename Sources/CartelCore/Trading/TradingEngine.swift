@@ -582,7 +582,12 @@ public actor TradingEngine {
         let lot = await lot(record.pair)
         let planned = RiskManager.exitLevels(entry: candle.close, rules: instance.exits, atr: instance.latestATR, lot: lot)
         let decision: RiskManager.EntryDecision
-        if let halted = HaltCause.allCases.lazy.compactMap({ self.halts[$0] }).first {
+        // Read from storage at every entry: a pause set by another process (the website, a
+        // command) holds from the next candle on, and survives restarts.
+        let pause = try await storage.pauseState()
+        if pause.paused {
+            decision = .reject("entries are paused (by \(pause.by))")
+        } else if let halted = HaltCause.allCases.lazy.compactMap({ self.halts[$0] }).first {
             decision = .reject(halted)
         } else if isBusy(id) {
             decision = .reject("an order of this strategy is still in flight")
