@@ -41,6 +41,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
         .target(
@@ -57,6 +59,7 @@ let package = Package(
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Mustache", package: "swift-mustache"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -96,6 +99,13 @@ let package = Package(
             path: "benchmarks/Backtest",
             swiftSettings: swiftSettings
         ),
+        // Seeds a database for the website benchmark (benchmarks/website-load.sh).
+        .executableTarget(
+            name: "cartel-dashboard-seed",
+            dependencies: ["CartelCore", "TestSupport"],
+            path: "Tests/DashboardSeedTool",
+            swiftSettings: swiftSettings
+        ),
         // A fake Kraken for soak runs and the memory benchmark.
         .executableTarget(
             name: "fake-kraken",
@@ -108,6 +118,7 @@ let package = Package(
             dependencies: [
                 "CartelCore",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ],
             path: "Tests/TestSupport",
             swiftSettings: swiftSettings
@@ -121,6 +132,7 @@ let package = Package(
                 .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Yams", package: "Yams"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -16,7 +16,7 @@ struct WebsiteCommand: AsyncParsableCommand {
             configure: WebsiteConfiguration.init(settings:),
             serviceConfiguration: \.service,
             build: { config, logger in
-                WebsiteApp.buildServiceGroup(
+                await WebsiteApp.buildServiceGroup(
                     configuration: config,
                     storage: ReconnectingSQLiteProvider(location: config.service.database),
                     logger: logger)

@@ -18,9 +18,11 @@ import Testing
     @Test func environmentValuesOverrideDefaults() throws {
         let config = try WebsiteConfiguration(settings: .values([
             "WEBSITE_HOST": "0.0.0.0", "WEBSITE_PORT": "8080", "DATABASE_URL": "sqlite:///var/lib/sc/db.sqlite",
-            "HEARTBEAT_SECONDS": "2", "WEBSITE_MAX_MEMORY_MB": "64", "LOG_LEVEL": "DEBUG",
+            "HEARTBEAT_SECONDS": "2", "WEBSITE_MAX_MEMORY_MB": "64", "LOG_LEVEL": "DEBUG", "DASHBOARD_PASSWORD": "correct horse battery",
         ]))
         #expect(config.host == "0.0.0.0")
+        #expect(config.password == "correct horse battery" && config.allowsChanges)
+        #expect(!"\(config)".contains("horse"))
         #expect(config.port == 8080)
         #expect(config.service.database == .sqlite(path: "/var/lib/sc/db.sqlite"))
         #expect(config.service.heartbeatSeconds == 2)

@@ -49,7 +49,7 @@ sc_load_env() {
 SC_RUNTIME_PACKAGES=(curl procps iproute2 util-linux)
 SC_BUILD_PACKAGES=(libsqlite3-dev)
 # shellcheck disable=SC2034 # used by scripts/test.sh and .ci/run
-SC_TEST_PACKAGES=(libsqlite3-dev sqlite3 shellcheck curl procps iproute2 util-linux)
+SC_TEST_PACKAGES=(libsqlite3-dev sqlite3 shellcheck curl procps iproute2 util-linux chromium chromium-driver)
 
 # Installs the Debian packages that are missing (as root, or through sudo); elsewhere says what
 # to install and fails. On a system without dpkg it trusts the caller and returns.
@@ -96,7 +96,8 @@ sc_init() {
     for name in START_TIMEOUT STOP_TIMEOUT LOG_MAX_MB LOG_KEEP WEBSITE_PORT MARKET_DATA_METRICS_PORT TRADING_METRICS_PORT; do
         sc_require_number "$name" "${!name}"
     done
-    export WEBSITE_HOST WEBSITE_PORT MARKET_DATA_METRICS_PORT TRADING_METRICS_PORT DATABASE_URL
+    SIGNALCARTEL_LOG_DIR=$LOG_DIR
+    export WEBSITE_HOST WEBSITE_PORT MARKET_DATA_METRICS_PORT TRADING_METRICS_PORT DATABASE_URL SIGNALCARTEL_LOG_DIR
     mkdir -p "$PID_DIR" "$LOG_DIR" || die "cannot create $PID_DIR or $LOG_DIR"
 }
 

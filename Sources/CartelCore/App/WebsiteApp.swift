@@ -1,19 +1,62 @@
 import Foundation
 import Hummingbird
 import Logging
+import Metrics
+import Prometheus
 import ServiceLifecycle
 
-/// Builds the website: the Hummingbird application (`/api/health`) and its heartbeat.
+/// Builds the website: the dashboard pages, the JSON API under `/api`, its event stream and
+/// `/metrics`, behind the auth, CSRF, security-header and error middleware; and its heartbeat.
 public enum WebsiteApp {
+    /// What the application is built from besides its configuration.
+    public struct Parts: Sendable {
+        public let hub: EventHub<SystemTime>
+        public let registry: PrometheusCollectorRegistry
+        public let metrics: PrometheusMetricsFactory
+        /// Mixed into the session-signing key (stored in the database so sessions outlive a restart).
+        public let sessionSalt: Data
+
+        public init(hub: EventHub<SystemTime>, registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry(), sessionSalt: Data = WebsiteApp.randomSalt()) {
+            self.hub = hub
+            self.registry = registry
+            metrics = PrometheusMetricsFactory(registry: registry)
+            self.sessionSalt = sessionSalt
+        }
+    }
+
+    /// Every API operation (`METHOD /path`) with the query parameters it accepts.
+    public static var apiRoutes: [String: Set<String>] { WebsiteAPI.routes }
+
+    public static func randomSalt() -> Data {
+        var generator = SystemRandomNumberGenerator()
+        return Data((0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) })
+    }
+
     /// The HTTP application alone (tests drive it with HummingbirdTesting).
     public static func buildApplication(
-        configuration: WebsiteConfiguration, storage: any StorageProvider, identity: ProcessIdentity,
-        serverRunning: AsyncStream<Void>.Continuation? = nil, logger: Logger
+        configuration: WebsiteConfiguration, storage: any StorageProvider, identity: ProcessIdentity, parts: Parts? = nil,
+        clock: any WallClock = SystemTime(), serverRunning: AsyncStream<Void>.Continuation? = nil, logger: Logger
     ) -> some ApplicationProtocol {
-        let router = Router()
+        let parts = parts ?? Parts(hub: EventHub(storage: storage, clock: SystemTime(), maxClients: configuration.maxEventClients, logger: logger))
+        let router = Router(context: WebsiteContext.self)
+        let auth = WebsiteAuth(configuration: configuration, salt: parts.sessionSalt)
+        router.add(middleware: ErrorMiddleware(logger: logger))
+        router.add(middleware: RequestMetricsMiddleware(factory: parts.metrics))
+        router.add(middleware: SecurityHeadersMiddleware())
+        router.add(middleware: AuthMiddleware(auth: auth, clock: clock))
         router.add(middleware: LogRequestsMiddleware(.debug))
-        router.get("/api/health") { _, _ in
-            try await health(storage: storage, identity: identity, logger: logger)
+        let dashboard = Dashboard(provider: storage, configuration: configuration, identity: identity, clock: clock)
+        WebsiteAPI(dashboard: dashboard, hub: parts.hub, storage: storage, identity: identity, logger: logger).register(on: router)
+        Pages(dashboard: dashboard, auth: auth, logs: LogTail(directory: configuration.logDirectory), clock: clock, logger: logger)
+            .register(on: router)
+        let memory = ProcMemoryProbe()
+        let metrics = parts.metrics
+        router.get("/metrics") { request, _ -> Response in
+            _ = try QueryReader(request, allowed: [])
+            if let bytes = memory.residentBytes() { Gauge(label: "process_resident_memory_bytes", factory: metrics).record(Double(bytes)) }
+            return Response(
+                status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                body: .init(byteBuffer: ByteBuffer(bytes: parts.registry.emitToBuffer())))
         }
         return Application(
             router: router,
@@ -25,22 +68,50 @@ public enum WebsiteApp {
     }
 
     /// Everything the `website` executable runs: heartbeat first, so it is stopped last and can
-    /// record `stopped` after the server has drained.
+    /// record `stopped` after the server has drained; the event hub last, so it is stopped first
+    /// and ends the open event streams that would otherwise hold the server's drain.
     public static func buildServiceGroup(
         configuration: WebsiteConfiguration, storage: any StorageProvider,
         identity: ProcessIdentity = .current(), logger: Logger
-    ) -> ServiceGroup {
+    ) async -> ServiceGroup {
         let (bound, boundContinuation) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
         let heartbeat = HeartbeatService(
             service: .website, storage: storage, identity: identity,
             intervalSeconds: configuration.service.heartbeatSeconds,
             memoryBudgetMB: configuration.service.memoryBudgetMB, clock: SystemTime(), ready: bound,
             logger: logger)
+        let registry = PrometheusCollectorRegistry()
+        let factory = PrometheusMetricsFactory(registry: registry)
+        let hub = EventHub(
+            storage: storage, clock: SystemTime(), maxClients: configuration.maxEventClients, logger: logger,
+            onClientsChanged: { Gauge(label: "website_sse_clients", factory: factory).record(Double($0)) })
+        let parts = Parts(hub: hub, registry: registry, sessionSalt: await sessionSalt(storage: storage, configuration: configuration, logger: logger))
         let app = buildApplication(
-            configuration: configuration, storage: storage, identity: identity,
+            configuration: configuration, storage: storage, identity: identity, parts: parts,
             serverRunning: boundContinuation, logger: logger)
+        if configuration.password == nil {
+            logger.notice("no DASHBOARD_PASSWORD: the dashboard is read-only and only listens on loopback")
+        }
         return ServiceGroup(configuration: .init(
-            services: [heartbeat, app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+            services: [heartbeat, app, hub], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+    }
+
+    static let saltKey = "website_session_salt"
+
+    /// The stored session salt (made once); a random one for this run while the database is
+    /// unreachable (sessions then end with the process).
+    static func sessionSalt(storage: any StorageProvider, configuration: WebsiteConfiguration, logger: Logger) async -> Data {
+        guard configuration.password != nil else { return randomSalt() }
+        do {
+            guard let ledger = try await storage.storage() as? any LedgerStorage else { return randomSalt() }
+            if let text = try await ledger.engineState(saltKey), let data = Data(base64Encoded: text), data.count == 32 { return data }
+            let salt = randomSalt()
+            try await ledger.setEngineState(saltKey, salt.base64EncodedString(), at: Date())
+            return salt
+        } catch {
+            logger.warning("database unreachable: sessions will not outlive this process", metadata: ["error": "\(error)"])
+            return randomSalt()
+        }
     }
 
     static func health(storage: any StorageProvider, identity: ProcessIdentity, logger: Logger) async throws -> Response {

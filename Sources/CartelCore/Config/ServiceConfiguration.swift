@@ -31,24 +31,101 @@ public struct ServiceConfiguration: Sendable, Equatable {
     }
 }
 
-/// The website's settings: the shared ones plus its bind address.
+/// The website's settings: the shared ones, its bind address, who may use it, and what it reads.
 public struct WebsiteConfiguration: Sendable, Equatable {
     public var service: ServiceConfiguration
     public var host: String
     public var port: Int
+    /// `DASHBOARD_PASSWORD`: with it, a login page and signed session cookies; without it the
+    /// site is read-only and only listens on loopback.
+    public var password: String?
+    /// `API_TOKEN`: `Authorization: Bearer` for scripts (needs a password too).
+    public var apiToken: String?
+    /// `WEBSITE_TLS_BEHIND_PROXY=1`: cookies are `Secure` (a TLS proxy is in front).
+    public var behindTLSProxy: Bool
+    /// `WEBSITE_SESSION_HOURS` (12): how long a login lasts.
+    public var sessionHours: Int
+    /// `WEBSITE_MAX_SSE_CLIENTS` (64): `/api/events` streams open at once.
+    public var maxEventClients: Int
+    /// `SIGNALCARTEL_LOG_DIR` (`logs`): where the Logs page reads `<service>.log`.
+    public var logDirectory: String
+    /// The engine's configured mode and paper balance, for pages shown before the engine ran.
+    public var trading: TradingConfiguration
 
-    public init(service: ServiceConfiguration, host: String = "127.0.0.1", port: Int = 3001) {
+    public init(
+        service: ServiceConfiguration, host: String = "127.0.0.1", port: Int = 3001, password: String? = nil, apiToken: String? = nil,
+        behindTLSProxy: Bool = false, sessionHours: Int = 12, maxEventClients: Int = 64, logDirectory: String = "logs",
+        trading: TradingConfiguration = TradingConfiguration()
+    ) {
         self.service = service
         self.host = host
         self.port = port
+        self.password = password
+        self.apiToken = apiToken
+        self.behindTLSProxy = behindTLSProxy
+        self.sessionHours = sessionHours
+        self.maxEventClients = maxEventClients
+        self.logDirectory = logDirectory
+        self.trading = trading
     }
 
-    /// Reads `WEBSITE_HOST` and `WEBSITE_PORT` on top of ``ServiceConfiguration``.
+    /// Whether the site may change anything (a password is set).
+    public var allowsChanges: Bool { password != nil }
+
+    /// Reads `WEBSITE_HOST`, `WEBSITE_PORT`, `DASHBOARD_PASSWORD`, `API_TOKEN`,
+    /// `WEBSITE_TLS_BEHIND_PROXY`, `WEBSITE_SESSION_HOURS`, `WEBSITE_MAX_SSE_CLIENTS`,
+    /// `SIGNALCARTEL_LOG_DIR` on top of ``ServiceConfiguration`` and the trading settings.
     public init(settings: Settings) throws {
+        let password = settings.raw("DASHBOARD_PASSWORD", isSecret: true)
+        let token = settings.raw("API_TOKEN", isSecret: true)
+        let host = settings.string("WEBSITE_HOST", default: "127.0.0.1")
+        if let password, password.count < 10 {
+            throw ConfigurationError(key: "DASHBOARD_PASSWORD", value: "(hidden)", expected: "at least 10 characters")
+        }
+        if let token {
+            guard password != nil else {
+                throw ConfigurationError(key: "API_TOKEN", value: "(hidden)", expected: "to be set together with DASHBOARD_PASSWORD (the site is read-only without one)")
+            }
+            guard token.count >= 24 else {
+                throw ConfigurationError(key: "API_TOKEN", value: "(hidden)", expected: "at least 24 characters (e.g. openssl rand -hex 24)")
+            }
+        }
+        if password == nil, !Self.isLoopback(host) {
+            throw ConfigurationError(
+                key: "WEBSITE_HOST", value: host,
+                expected: "a loopback address (127.0.0.1, ::1, localhost) unless DASHBOARD_PASSWORD is set: without one anybody who reaches the port sees the account")
+        }
+        let proxy = settings.string("WEBSITE_TLS_BEHIND_PROXY", default: "0")
+        guard ["0", "1", "true", "false", "yes", "no"].contains(proxy.lowercased()) else {
+            throw ConfigurationError(key: "WEBSITE_TLS_BEHIND_PROXY", value: proxy, expected: "1 or 0")
+        }
         self.init(
             service: try ServiceConfiguration(service: .website, settings: settings),
-            host: settings.string("WEBSITE_HOST", default: "127.0.0.1"),
-            port: try settings.port("WEBSITE_PORT", default: 3001)
+            host: host,
+            port: try settings.port("WEBSITE_PORT", default: 3001),
+            password: password, apiToken: token,
+            behindTLSProxy: ["1", "true", "yes"].contains(proxy.lowercased()),
+            sessionHours: try settings.int("WEBSITE_SESSION_HOURS", default: 12, in: 1...720),
+            maxEventClients: try settings.int("WEBSITE_MAX_SSE_CLIENTS", default: 64, in: 1...10_000),
+            logDirectory: settings.string("SIGNALCARTEL_LOG_DIR", default: "logs"),
+            trading: try TradingConfiguration(settings: settings)
         )
+    }
+
+    static func isLoopback(_ host: String) -> Bool {
+        host == "localhost" || host == "::1" || host == "[::1]" || host.hasPrefix("127.")
+    }
+
+    // Secrets never appear in descriptions (logs, test failures).
+    public static func == (lhs: WebsiteConfiguration, rhs: WebsiteConfiguration) -> Bool {
+        lhs.service == rhs.service && lhs.host == rhs.host && lhs.port == rhs.port && lhs.password == rhs.password
+            && lhs.apiToken == rhs.apiToken && lhs.behindTLSProxy == rhs.behindTLSProxy && lhs.sessionHours == rhs.sessionHours
+            && lhs.maxEventClients == rhs.maxEventClients && lhs.logDirectory == rhs.logDirectory && lhs.trading == rhs.trading
+    }
+}
+
+extension WebsiteConfiguration: CustomStringConvertible {
+    public var description: String {
+        "WebsiteConfiguration(host: \(host), port: \(port), password: \(password == nil ? "unset" : "set"), apiToken: \(apiToken == nil ? "unset" : "set"))"
     }
 }

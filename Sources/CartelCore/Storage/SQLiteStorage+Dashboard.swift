@@ -10,7 +10,7 @@ extension SQLiteStorage: DashboardStorage {
                     SELECT * FROM candles WHERE pair = ? AND interval_minutes = ? AND open_time < ?
                     ORDER BY open_time DESC LIMIT ?
                     """,
-                arguments: [pair, intervalMinutes, before.map(UTCTime.sqlite) ?? "9999", limit]
+                arguments: [pair, intervalMinutes, before.map(UTCTime.sqlite) ?? "9999-12-31 23:59:59.999", limit]
             ).reversed().map(Self.candle)
         }
     }
@@ -181,6 +181,17 @@ extension SQLiteStorage: DashboardStorage {
         try await pool.write { db in
             try db.execute(sql: "DELETE FROM events WHERE created_at < ?", arguments: [UTCTime.sqlite(cutoff)])
             return db.changesCount
+        }
+    }
+
+    public func candleSeries() async throws -> [CandleSeriesRow] {
+        try await pool.read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT pair, interval_minutes, COUNT(*) AS n, MIN(open_time) AS oldest, MAX(open_time) AS newest
+                FROM candles GROUP BY pair, interval_minutes ORDER BY pair, interval_minutes
+                """).map { row in
+                CandleSeriesRow(pair: row["pair"], intervalMinutes: row["interval_minutes"], count: row["n"], oldest: row["oldest"], newest: row["newest"])
+            }
         }
     }
 }

@@ -30,6 +30,16 @@ public protocol DashboardStorage: Storage, LedgerStorage {
     func latestEventID() async throws -> Int64
     /// Deletes events older than `cutoff`; returns how many.
     func pruneEvents(olderThan cutoff: Date) async throws -> Int
+    /// Every stored pair and interval with its candle count and time span.
+    func candleSeries() async throws -> [CandleSeriesRow]
+}
+
+public struct CandleSeriesRow: Sendable, Equatable {
+    public var pair: String
+    public var intervalMinutes: Int
+    public var count: Int
+    public var oldest: Date
+    public var newest: Date
 }
 
 /// Filters and cursor of a trades page.

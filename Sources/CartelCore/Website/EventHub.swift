@@ -1,0 +1,150 @@
+import Foundation
+import Logging
+import ServiceLifecycle
+
+/// Follows the `events` journal (written by every service in the same transaction as what it
+/// reports) and fans each new event out to the `/api/events` streams, at most `maxClients` of
+/// them. Every `heartbeatEvery` each stream gets a keep-alive; old events are pruned after
+/// `keep`. On graceful shutdown every stream ends, so the HTTP server can drain.
+public actor EventHub<C: TimeSource>: Service {
+    public enum Item: Sendable, Equatable {
+        case event(StoredEvent)
+        case keepAlive
+    }
+
+    let storage: any StorageProvider
+    let clock: C
+    let poll: Duration
+    let heartbeatEvery: Duration
+    let keep: TimeInterval
+    public let maxClients: Int
+    let logger: Logger
+    var clients: [Int: AsyncStream<Item>.Continuation] = [:]
+    var nextClient = 0
+    var lastID: Int64?
+    var stopped = false
+    let onClientsChanged: @Sendable (Int) -> Void
+
+    public init(
+        storage: any StorageProvider, clock: C, maxClients: Int, poll: Duration = .milliseconds(250), heartbeatEvery: Duration = .seconds(15),
+        keep: TimeInterval = 86_400, logger: Logger, onClientsChanged: @escaping @Sendable (Int) -> Void = { _ in }
+    ) {
+        self.storage = storage
+        self.clock = clock
+        self.maxClients = maxClients
+        self.poll = poll
+        self.heartbeatEvery = heartbeatEvery
+        self.keep = keep
+        self.logger = logger
+        self.onClientsChanged = onClientsChanged
+    }
+
+    /// A new subscriber's stream and its id, or nil when `maxClients` are connected (or the
+    /// hub has stopped). The stream buffers the newest 1,000 items for a slow reader.
+    public func subscribe() -> (id: Int, stream: AsyncStream<Item>)? {
+        guard !stopped, clients.count < maxClients else { return nil }
+        let (stream, continuation) = AsyncStream<Item>.makeStream(bufferingPolicy: .bufferingNewest(1000))
+        let id = nextClient
+        nextClient += 1
+        clients[id] = continuation
+        onClientsChanged(clients.count)
+        return (id, stream)
+    }
+
+    public func unsubscribe(_ id: Int) {
+        clients.removeValue(forKey: id)?.finish()
+        onClientsChanged(clients.count)
+    }
+
+    public var clientCount: Int { clients.count }
+
+    public func run() async throws {
+        await cancelWhenGracefulShutdown {
+            var sinceKeepAlive = Duration.zero
+            var sincePrune = Duration.seconds(3600)
+            var failures = 0
+            while !Task.isCancelled {
+                do {
+                    try await self.step()
+                    if failures > 0 { self.logger.info("events journal readable again") }
+                    failures = 0
+                } catch is CancellationError {
+                    break
+                } catch {
+                    if failures % 40 == 0 { self.logger.warning("cannot read the events journal", metadata: ["error": "\(error)"]) }
+                    failures += 1
+                }
+                if sinceKeepAlive >= self.heartbeatEvery {
+                    await self.broadcast(.keepAlive)
+                    sinceKeepAlive = .zero
+                }
+                if sincePrune >= .seconds(600) {
+                    sincePrune = .zero
+                    await self.prune()
+                }
+                do {
+                    try await self.clock.sleep(for: self.poll)
+                } catch {
+                    break
+                }
+                sinceKeepAlive += self.poll
+                sincePrune += self.poll
+            }
+        }
+        stop()
+    }
+
+    func stop() {
+        stopped = true
+        for continuation in clients.values { continuation.finish() }
+        clients.removeAll()
+        onClientsChanged(0)
+    }
+
+    /// Reads what was stored since the last look and hands it to every stream.
+    public func step() async throws {
+        let store = try await storage.storage()
+        guard let journal = store as? any DashboardStorage else { return }
+        guard let last = lastID else {
+            lastID = try await journal.latestEventID()
+            return
+        }
+        let events = try await journal.events(after: last, limit: 500)
+        for event in events { broadcast(.event(event)) }
+        if let newest = events.last { lastID = newest.id }
+    }
+
+    func broadcast(_ item: Item) {
+        for continuation in clients.values { continuation.yield(item) }
+    }
+
+    func prune() async {
+        do {
+            guard let journal = try await storage.storage() as? any DashboardStorage else { return }
+            let removed = try await journal.pruneEvents(olderThan: clock.wallTime.addingTimeInterval(-keep))
+            if removed > 0 { logger.debug("pruned old events", metadata: ["count": "\(removed)"]) }
+        } catch {
+            logger.warning("cannot prune the events journal", metadata: ["error": "\(error)"])
+        }
+    }
+}
+
+/// The Server-Sent Events wire format.
+public enum ServerSentEvents {
+    /// `id:`, `event:` (the kind) and `data:` (the JSON payload, with the id and time added).
+    public static func frame(_ event: StoredEvent) -> String {
+        var data = event.payload.trimmingCharacters(in: .whitespacesAndNewlines)
+        if data.hasPrefix("{"), data.hasSuffix("}") {
+            let body = data.dropFirst().dropLast()
+            data = "{\"eventId\":\(event.id),\"at\":\"\(UTCTime.iso8601(event.createdAt, fractional: false))\""
+                + (body.trimmingCharacters(in: .whitespaces).isEmpty ? "" : ",") + body + "}"
+        }
+        // A payload never holds a raw newline (JSON escapes them); guard anyway: one data line each.
+        let lines = data.split(separator: "\n", omittingEmptySubsequences: false).map { "data: \($0)" }.joined(separator: "\n")
+        return "id: \(event.id)\nevent: \(event.kind)\n\(lines)\n\n"
+    }
+
+    public static let keepAlive = ": keep-alive\n\n"
+    /// Sent first: how long a browser waits before reconnecting.
+    public static let preamble = "retry: 3000\n: connected\n\n"
+}

@@ -1,0 +1,117 @@
+import Foundation
+import Hummingbird
+import Logging
+import Metrics
+
+/// Turns every error into an answer: JSON `{"error":{"code","message"}}` under `/api/` (and
+/// `/metrics`), a small HTML page elsewhere. Bad input is a 4xx with a message; only a fault of
+/// ours or of the database is a 5xx, and that is logged.
+struct ErrorMiddleware: RouterMiddleware {
+    typealias Context = WebsiteContext
+    let logger: Logger
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch {
+            let apiError = Self.classify(error)
+            if apiError.status.code >= 500 {
+                logger.error("request failed", metadata: ["path": "\(request.uri.path)", "error": "\(error)"])
+            }
+            let path = request.uri.path
+            if path.hasPrefix("/api/") || path == "/metrics" || path.hasPrefix("/static/") {
+                return Self.json(apiError)
+            }
+            return Pages.errorPage(apiError)
+        }
+    }
+
+    static func classify(_ error: any Error) -> APIError {
+        switch error {
+        case let error as APIError:
+            return error
+        case let error as HTTPError:
+            let code: String
+            switch error.status {
+            case .notFound: code = "not_found"
+            case .methodNotAllowed: code = "method_not_allowed"
+            case .contentTooLarge: code = "body_too_large"
+            case .badRequest: code = "bad_request"
+            case .unsupportedMediaType: code = "unsupported_media_type"
+            default: code = "http_\(error.status.code)"
+            }
+            var message = error.body ?? error.status.reasonPhrase
+            if error.status == .contentTooLarge { message = "request bodies are limited to \(WebsiteLimits.maxBodyBytes / 1024) KiB" }
+            if error.status == .notFound, error.body == nil { message = "no such page or endpoint" }
+            return APIError(error.status, code, message, headers: error.headers)
+        case is DecodingError:
+            return APIError.badRequest("the body is not the JSON this endpoint expects", code: "invalid_json")
+        case let error as StorageError:
+            return APIError(.serviceUnavailable, "database_unavailable", "the database cannot be read right now: \(error.message)")
+        default:
+            return APIError(.serviceUnavailable, "unavailable", "the request could not be completed; the error is in the website's log")
+        }
+    }
+
+    static func json(_ error: APIError) -> Response {
+        let body = ErrorBodyDTO(error: .init(code: error.code, message: error.message))
+        var response = (try? WebsiteApp.jsonResponse(body, status: error.status))
+            ?? Response(status: error.status, body: .init(byteBuffer: ByteBuffer(string: "{\"error\":{\"code\":\"\(error.code)\",\"message\":\"\"}}")))
+        for field in error.headers { response.headers.append(field) }
+        return response
+    }
+}
+
+/// Refuses bodies over the limit from their `Content-Length` before reading them, and sets the
+/// security headers on every answer.
+struct SecurityHeadersMiddleware: RouterMiddleware {
+    typealias Context = WebsiteContext
+
+    static let contentSecurityPolicy =
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+        + "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        if let length = request.headers[.contentLength].flatMap({ Int($0) }), length > WebsiteLimits.maxBodyBytes {
+            throw HTTPError(.contentTooLarge)
+        }
+        var response = try await next(request, context)
+        response.headers[.contentSecurityPolicy] = Self.contentSecurityPolicy
+        response.headers[.xContentTypeOptions] = "nosniff"
+        response.headers[.init("X-Frame-Options")!] = "DENY"
+        response.headers[.init("Referrer-Policy")!] = "same-origin"
+        response.headers[.init("Cross-Origin-Opener-Policy")!] = "same-origin"
+        if response.headers[.cacheControl] == nil { response.headers[.cacheControl] = "no-store" }
+        return response
+    }
+}
+
+/// Requests by route template, method and status, and their latency, in the website's own
+/// Prometheus registry (the route template, never the raw path, so the label set stays small).
+struct RequestMetricsMiddleware: RouterMiddleware {
+    typealias Context = WebsiteContext
+    let factory: any MetricsFactory
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let start = ContinuousClock.now
+        let status: Int
+        do {
+            let response = try await next(request, context)
+            status = Int(response.status.code)
+            record(request, context: context, status: status, start: start)
+            return response
+        } catch {
+            record(request, context: context, status: Int(ErrorMiddleware.classify(error).status.code), start: start)
+            throw error
+        }
+    }
+
+    func record(_ request: Request, context: Context, status: Int, start: ContinuousClock.Instant) {
+        let route = context.endpointPath ?? "unmatched"
+        let dimensions = [("route", route), ("method", request.method.rawValue), ("status", String(status))]
+        Counter(label: "website_http_requests_total", dimensions: dimensions, factory: factory).increment()
+        let elapsed = ContinuousClock.now - start
+        Timer(label: "website_http_request_duration_seconds", dimensions: [("route", route)], factory: factory)
+            .recordNanoseconds(elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000)
+    }
+}
