@@ -87,7 +87,7 @@ import Testing
 
     @Test func aSinglePointIsDrawnAsADotWithALabelledAxis() {
         let svg = SVGChart.line(Self.points([10_000]), title: "Equity")
-        #expect(svg.contains("<circle class=\"dot\""))
+        #expect(svg.contains("<circle class=\"dot single\""))
         #expect(!leaksNonFinite(svg))
         #expect(attribute("data-time", ofElementsContaining: "data-time=", in: svg) == ["2026-11-26T00:00:00Z"])
         #expect(svg.contains(">10000.00<"))

@@ -72,11 +72,13 @@ enum SQLiteSchema {
             END;
 
             CREATE TRIGGER events_pause_insert AFTER INSERT ON engine_state WHEN NEW.key = 'paused' BEGIN
-                INSERT INTO events (kind, payload, created_at) VALUES ('pause', NEW.value, NEW.updated_at);
+                INSERT INTO events (kind, payload, created_at) VALUES ('pause',
+                    CASE WHEN json_valid(NEW.value) THEN NEW.value ELSE json_object('unreadable', NEW.value) END, NEW.updated_at);
             END;
 
             CREATE TRIGGER events_pause_update AFTER UPDATE ON engine_state WHEN NEW.key = 'paused' AND NEW.value != OLD.value BEGIN
-                INSERT INTO events (kind, payload, created_at) VALUES ('pause', NEW.value, NEW.updated_at);
+                INSERT INTO events (kind, payload, created_at) VALUES ('pause',
+                    CASE WHEN json_valid(NEW.value) THEN NEW.value ELSE json_object('unreadable', NEW.value) END, NEW.updated_at);
             END;
             """)
     }

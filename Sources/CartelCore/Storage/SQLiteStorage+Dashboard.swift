@@ -194,4 +194,18 @@ extension SQLiteStorage: DashboardStorage {
             }
         }
     }
+
+    public func changeMarker() async throws -> String {
+        try await pool.read { db in
+            // Every value as text: a missing one (an empty table) is NULL.
+            let row = try Row.fetchOne(db, sql: """
+                SELECT CAST((SELECT MAX(id) FROM events) AS TEXT) AS events, CAST((SELECT MAX(id) FROM equity_snapshots) AS TEXT) AS equity,
+                       CAST((SELECT MAX(updated_at) FROM strategies) AS TEXT) AS strategies,
+                       CAST((SELECT value FROM engine_state WHERE key = 'trading_mode') AS TEXT) AS mode,
+                       CAST((SELECT MAX(id) FROM ledger_adjustments) AS TEXT) AS adjustments, CAST((SELECT COUNT(*) FROM ledger_accounts) AS TEXT) AS accounts
+                """)
+            let parts: [String?] = [row?["events"], row?["equity"], row?["strategies"], row?["mode"], row?["adjustments"], row?["accounts"]]
+            return parts.map { $0 ?? "-" }.joined(separator: "|")
+        }
+    }
 }

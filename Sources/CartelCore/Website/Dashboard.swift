@@ -7,6 +7,7 @@ public struct Dashboard: Sendable {
     public let configuration: WebsiteConfiguration
     public let identity: ProcessIdentity
     let clock: any WallClock
+    let cache = FigureCache()
 
     public init(provider: any StorageProvider, configuration: WebsiteConfiguration, identity: ProcessIdentity, clock: any WallClock = SystemTime()) {
         self.provider = provider
@@ -80,6 +81,10 @@ public struct Dashboard: Sendable {
     // MARK: - Strategies and performance
 
     public func strategies() async throws -> [StrategyDTO] {
+        try await cache.value("strategies", marker: try await storage.changeMarker()) { try await computeStrategies() }
+    }
+
+    func computeStrategies() async throws -> [StrategyDTO] {
         let mode = try await mode()
         let trades = try await storage.closedTrades(mode: mode)
         return try await storage.strategies().map { record in
@@ -140,8 +145,13 @@ public struct Dashboard: Sendable {
         return try await strategy(id: id)
     }
 
-    /// The figures of `trading-engine stats`, per strategy and for the account.
+    /// The figures of `trading-engine stats`, per strategy and for the account (computed once
+    /// per change of the ledger, then served from memory).
     public func performance() async throws -> PerformanceReportDTO {
+        try await cache.value("performance", marker: try await storage.changeMarker()) { try await computePerformance() }
+    }
+
+    func computePerformance() async throws -> PerformanceReportDTO {
         let mode = try await mode()
         let balance = try await storage.ledgerAccount(mode: mode)?.capital ?? configuration.trading.startingBalance
         let rows = try await StatsOptions.rows(storage: storage, mode: mode, startingBalance: balance)
@@ -233,6 +243,16 @@ public struct Dashboard: Sendable {
     /// The equity curve in `from...to` (default: everything), at most about `maxPoints` points
     /// unless `step` asks for finer ones.
     public func equity(from: Date?, to: Date?, stepSeconds: Int?, maxPoints: Int = 500) async throws -> EquityDTO {
+        // The whole curve (what the overview draws) is cached per change; other ranges are read.
+        guard from == nil, to == nil, stepSeconds == nil else {
+            return try await computeEquity(from: from, to: to, stepSeconds: stepSeconds, maxPoints: maxPoints)
+        }
+        return try await cache.value("equity-\(maxPoints)", marker: try await storage.changeMarker()) {
+            try await computeEquity(from: nil, to: nil, stepSeconds: nil, maxPoints: maxPoints)
+        }
+    }
+
+    func computeEquity(from: Date?, to: Date?, stepSeconds: Int?, maxPoints: Int) async throws -> EquityDTO {
         let mode = try await mode()
         guard let range = try await storage.equityRange(mode: mode) else { return EquityDTO(mode: mode.rawValue, stepSeconds: stepSeconds ?? 60, points: []) }
         let start = from ?? range.lowerBound, end = to ?? range.upperBound
@@ -280,5 +300,17 @@ public struct Dashboard: Sendable {
     public func pause() async throws -> PauseDTO {
         let state = try await storage.pauseState()
         return PauseDTO(paused: state.paused, by: state.by, at: state.at == .distantPast ? nil : state.at)
+    }
+}
+
+/// Figures computed from the ledger, kept until the database's change marker moves.
+actor FigureCache {
+    var entries: [String: (marker: String, value: any Sendable)] = [:]
+
+    func value<T: Sendable>(_ name: String, marker: String, compute: () async throws -> T) async throws -> T {
+        if let entry = entries[name], entry.marker == marker, let value = entry.value as? T { return value }
+        let value = try await compute()
+        entries[name] = (marker, value)
+        return value
     }
 }

@@ -32,6 +32,9 @@ public protocol DashboardStorage: Storage, LedgerStorage {
     func pruneEvents(olderThan cutoff: Date) async throws -> Int
     /// Every stored pair and interval with its candle count and time span.
     func candleSeries() async throws -> [CandleSeriesRow]
+    /// Changes whenever anything the ledger figures are computed from changes (a new event or
+    /// equity snapshot): figures cached under an unchanged marker are still current.
+    func changeMarker() async throws -> String
 }
 
 public struct CandleSeriesRow: Sendable, Equatable {

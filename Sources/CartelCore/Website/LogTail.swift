@@ -53,6 +53,10 @@ public struct LogTail: Sendable {
         guard parts.count == 3, parts[0].hasSuffix("Z"), parts[0].count >= 20, levels.contains(String(parts[1])) else {
             return Line(time: nil, level: nil, text: text)
         }
-        return Line(time: String(parts[0]), level: String(parts[1]), text: String(parts[2]))
+        var message = Substring(parts[2])
+        if let colon = message.firstIndex(of: ":"), ServiceName(rawValue: String(message[..<colon])) != nil {
+            message = message[message.index(after: colon)...].drop { $0 == " " }
+        }
+        return Line(time: String(parts[0]), level: String(parts[1]), text: String(message))
     }
 }

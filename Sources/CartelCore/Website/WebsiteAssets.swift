@@ -91,7 +91,6 @@ public enum WebsiteAssets {
         .pagination{display:flex;justify-content:space-between;gap:1rem;margin:1rem 0}
         .pagination a{padding:.4rem .8rem;border:1px solid var(--border);border-radius:6px;background:var(--surface);text-decoration:none}
         pre.log{background:var(--surface);border:1px solid var(--border);border-radius:var(--radius);padding:.75rem;overflow-x:auto;font-size:.8rem;line-height:1.45;margin:0}
-        pre.log span{display:block}
         .lvl-critical,.lvl-error{color:var(--down)}.lvl-warning{color:var(--warn)}.lvl-notice{color:var(--info)}.lvl-info{color:var(--fg)}.lvl-debug,.lvl-trace{color:var(--muted)}
         .login{max-width:22rem;margin:12vh auto;background:var(--surface);border:1px solid var(--border);border-radius:var(--radius);padding:1.5rem}
         .login form{display:flex;flex-direction:column;gap:1rem}
@@ -104,6 +103,7 @@ public enum WebsiteAssets {
         svg.chart .lg{fill:var(--fg)}
         svg.chart .title{font-weight:600;fill:var(--fg)}
         svg.chart .y{paint-order:stroke;stroke:var(--halo);stroke-width:3px;stroke-linejoin:round}
+        svg.chart-empty{height:3rem}
         svg.chart .empty{font-size:14px}
         svg.chart .grid{stroke:var(--grid);stroke-width:1px;fill:none;vector-effect:non-scaling-stroke}
         svg.chart .guide{stroke-dasharray:4 4;stroke:var(--axis);opacity:.6}
@@ -142,14 +142,16 @@ public enum WebsiteAssets {
         h1{font-size:1.3rem}
         svg.chart-line{font-size:23px}
         svg.chart-line .y{stroke-width:5px}
+        svg.chart-line .dot{r:7px}
+        svg.chart-line .dot.single{r:10px}
         .stat .value{font-size:1.15rem}
         }
-        @media (prefers-reduced-motion:no-preference){#live{transition:opacity .2s}}
         """#
 
-    /// Vanilla ES2017 in an IIFE: localises `<time datetime>` and SVG `text[data-time]`, and
-    /// keeps `#live` current from `/api/events` (debounced, one request in flight, never while
-    /// something inside `#live` has focus). Every lookup is guarded; it never throws.
+    /// Vanilla ES2017 in an IIFE: localises `<time datetime>` and SVG `text[data-time]` (then
+    /// sets `data-times-local="1"` on `<html>`), and keeps `#live` and the `.banner` current from
+    /// `/api/events` (debounced, one request in flight, never while something inside them has
+    /// focus). Every lookup is guarded; it never throws.
     public static let javascript = #"""
         (function () {
           'use strict';
@@ -335,9 +337,11 @@ public enum WebsiteAssets {
           }
 
           function start() {
-            try { localizeTimes(document); } catch (e) { /* leave the UTC text */ }
-            // Tells tests (and curious users) that times are now in the browser's zone.
-            document.documentElement.setAttribute('data-times-local', '1');
+            try {
+              localizeTimes(document);
+              // Tells tests (and anyone curious) the page now shows the browser's time zone.
+              document.documentElement.setAttribute('data-times-local', '1');
+            } catch (e) { /* leave the UTC text */ }
             try { connect(); } catch (e) { setStatus(false); }
           }
 

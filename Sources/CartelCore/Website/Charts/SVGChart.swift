@@ -86,13 +86,13 @@ public enum SVGChart {
         _ points: [ChartPoint], title: String, valueFormat: (Double) -> String = { String(format: "%.2f", $0) },
         width: Int = 800, height: Int = 240
     ) -> String {
-        let w = Double(max(width, 160))
-        let h = Double(max(height, 100))
+        let w = Double(min(max(width, 160), 20_000))
+        let h = Double(min(max(height, 100), 20_000))
         let data = points.enumerated()
             .filter { $0.element.value.isFinite && $0.element.time.timeIntervalSince1970.isFinite }
             .sorted { ($0.element.time, $0.offset) < ($1.element.time, $1.offset) }
             .map(\.element)
-        guard let first = data.first, let last = data.last else { return empty(title: title, width: w) }
+        guard let first = data.first, let last = data.last else { return empty(title: title) }
 
         let left = 6.0, right = w - 6, top = 30.0, bottom = h - 30
         let (valueTicks, lo, hi) = Scale.snapped(data.map(\.value).min()!, data.map(\.value).max()!)
@@ -112,7 +112,7 @@ public enum SVGChart {
 
         let shown = thin(data, columnOf: { Int(x($0.time.timeIntervalSince1970).rounded(.down)) }, limit: Int(right - left) * 2)
         if shown.count == 1 {
-            svg.raw("<circle class=\"dot\" cx=\"\(n(x(t0)))\" cy=\"\(n(y(first.value)))\" r=\"4\"/>")
+            svg.raw("<circle class=\"dot single\" cx=\"\(n(x(t0)))\" cy=\"\(n(y(first.value)))\" r=\"5\"/>")
         } else {
             var line = ""
             for (index, point) in shown.enumerated() {
@@ -146,12 +146,12 @@ public enum SVGChart {
         _ candles: [ChartCandle], overlays: [ChartSeries], markers: [ChartMarker], title: String,
         width: Int = 960, height: Int = 420
     ) -> String {
-        let w = Double(max(width, 200))
-        let h = Double(max(height, 160))
+        let w = Double(min(max(width, 200), 20_000))
+        let h = Double(min(max(height, 160), 20_000))
         let order = candles.indices
             .filter { let c = candles[$0]; return c.open.isFinite && c.high.isFinite && c.low.isFinite && c.close.isFinite && c.time.timeIntervalSince1970.isFinite }
             .sorted { (candles[$0].time, $0) < (candles[$1].time, $1) }
-        guard !order.isEmpty else { return empty(title: title, width: w) }
+        guard !order.isEmpty else { return empty(title: title) }
 
         // Candles end before a gutter on the right that holds the price scale: on a phone the
         // chart scrolls and shows its newest (right) part first, with the scale in view.
@@ -274,11 +274,12 @@ public enum SVGChart {
 // MARK: - Building blocks
 
 extension SVGChart {
-    /// `<svg>` text for a chart without data.
-    static func empty(title: String, width: Double) -> String {
-        var svg = Writer(width: width, height: 60, title: title, kind: "chart-empty")
-        svg.text(class: "empty", x: width / 2, y: 30, anchor: "middle", baseline: "middle", "no data yet")
-        return svg.finish()
+    /// A chart without data: one line of text at the page's own type size (no viewBox, so it is
+    /// not scaled down on a phone).
+    static func empty(title: String) -> String {
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"100%\" height=\"48\" role=\"img\" aria-label=\"\(escape(title)): no data yet\""
+            + " class=\"chart chart-empty\" font-size=\"14\"><text class=\"empty\" x=\"50%\" y=\"50%\" text-anchor=\"middle\""
+            + " dominant-baseline=\"middle\">no data yet</text></svg>"
     }
 
     /// XML-escapes caller text (`& < > " '`) and drops control characters XML cannot hold.
@@ -407,6 +408,7 @@ extension SVGChart {
         /// The data range with 6 % air above and below; a flat range is widened around its value.
         static func padded(_ low: Double, _ high: Double) -> (Double, Double) {
             let span = high - low
+            guard span.isFinite else { return (low, low + 1) }  // beyond what a chart can scale: draw something, not crash
             if span > abs(high) * 1e-12, span > 0 { return (low - span * 0.06, high + span * 0.06) }
             let air = low == 0 ? 1 : abs(low) * 0.05
             return (low - air, high + air)
@@ -417,6 +419,7 @@ extension SVGChart {
         static func snapped(_ low: Double, _ high: Double) -> (ticks: [Double], low: Double, high: Double) {
             var (low, high) = (low, high)
             if !(high - low > abs(high) * 1e-12) { (low, high) = padded(low, high) }
+            guard (high - low).isFinite, high > low else { return ([low], low, low + 1) }
             let exponent = (log10(high - low) - 1).rounded(.down)
             var best: (ticks: [Double], score: Double)?
             for power in 0..<4 {
@@ -456,7 +459,7 @@ extension SVGChart {
                     let count = Int((high / step).rounded(.down) - (low / step).rounded(.up)) + 1
                     let score = count >= 4 && count <= 5 ? 0 : abs(Double(count) - 4.5)
                     let bestScore = best.map { $0.count >= 4 && $0.count <= 5 ? 0 : abs(Double($0.count) - 4.5) } ?? .infinity
-                    if count >= 1, score < bestScore { best = (step, count) }
+                    if count >= 1, count <= 50, score < bestScore { best = (step, count) }
                 }
             }
             guard let best else { return [low] }
@@ -464,11 +467,13 @@ extension SVGChart {
             return (0..<best.count).map { (first + Double($0)) * best.step }
         }
 
-        /// A value with as many decimals as `step` needs and thousands separated by commas.
+        /// A value with as many decimals as `step` needs (three significant digits of it at
+        /// most) and thousands separated by commas.
         static func label(_ value: Double, step: Double) -> String {
             var decimals = 0
             let scaled = abs(step)
-            while decimals < 10, scaled > 0 {
+            let most = scaled > 0 && scaled.isFinite ? min(12, max(0, 2 - Int(log10(scaled).rounded(.down)))) : 0
+            while decimals < most {
                 let shifted = scaled * pow(10, Double(decimals))
                 if abs(shifted - shifted.rounded()) < 1e-6 * max(1, shifted) { break }
                 decimals += 1
@@ -555,7 +560,7 @@ extension SVGChart {
 
         /// `(ISO 8601 UTC, "MM-DD HH:mm")` for a Unix time.
         static func text(_ time: Double) -> (iso: String, short: String) {
-            let seconds = Int64(time.rounded(.down))
+            let seconds = Int64(min(max(time, -1e14), 1e14).rounded(.down))
             var days = seconds / 86_400, rest = seconds % 86_400
             if rest < 0 { rest += 86_400; days -= 1 }
             // Days to civil date (Howard Hinnant's algorithm).

@@ -4,7 +4,11 @@ import Foundation
 /// and bands on the price, RSI and MACD in their own panel.
 enum ChartOverlays {
     static func specs(kind: String, parameters: [String: Double]) -> [IndicatorSpec] {
-        func int(_ name: String, _ fallback: Int) -> Int { parameters[name].map { Int($0) } ?? fallback }
+        // Stored parameters are validated, but a hand-edited row must not trap: clamp to 1...10,000.
+        func int(_ name: String, _ fallback: Int) -> Int {
+            guard let value = parameters[name], value.isFinite else { return fallback }
+            return Int(min(max(value.rounded(), 1), 10_000))
+        }
         switch kind {
         case SMACrossStrategy.kind: return [.sma(int("fast", 10)), .sma(int("slow", 30))]
         case RSIStrategy.kind: return [.rsi(int("period", 14))]
