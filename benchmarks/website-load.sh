@@ -74,8 +74,9 @@ for _ in $(seq 50); do curl -fs "http://127.0.0.1:$nginx_port/api/health" >/dev/
 rss_mb() { awk '/^VmRSS/ {printf "%.1f", $2 / 1024}' "/proc/$1/status"; }
 # wrk URL CONNECTIONS -> "requests_per_second p99_ms"
 measure() {
-    local out rps p99
-    out=$(wrk -t2 -c"$2" -d"${duration}s" --latency "$1")
+    local out rps p99 threads=2
+    (($2 < 2)) && threads=1
+    out=$(wrk -t"$threads" -c"$2" -d"${duration}s" --latency "$1")
     rps=$(awk '/^Requests\/sec/ {print $2}' <<<"$out")
     p99=$(awk '$1 == "99%" {v = $2; if (v ~ /us$/) {sub(/us$/, "", v); v /= 1000} else if (v ~ /ms$/) {sub(/ms$/, "", v)} else if (v ~ /s$/) {sub(/s$/, "", v); v *= 1000}; printf "%.2f", v}' <<<"$out")
     printf '%s %s\n' "$rps" "$p99"

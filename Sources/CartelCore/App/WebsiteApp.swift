@@ -115,6 +115,11 @@ public enum WebsiteApp {
     }
 
     static func health(storage: any StorageProvider, identity: ProcessIdentity, logger: Logger) async throws -> Response {
+        let (status, body) = try await healthBody(storage: storage, identity: identity, logger: logger)
+        return ResponseCache.response(status, body)
+    }
+
+    static func healthBody(storage: any StorageProvider, identity: ProcessIdentity, logger: Logger) async throws -> (HTTPResponse.Status, ByteBuffer) {
         let rows: Result<[Heartbeat], any Error>
         do {
             let store = try await storage.storage()
@@ -125,20 +130,21 @@ public enum WebsiteApp {
             rows = .failure(error)
         }
         let report = HealthReport.make(heartbeats: rows, identity: identity, now: Date())
-        return try jsonResponse(report, status: report.isHealthy ? .ok : .serviceUnavailable)
+        return (report.isHealthy ? .ok : .serviceUnavailable, try jsonBody(report))
     }
 
     static func jsonResponse(_ value: some Encodable, status: HTTPResponse.Status) throws -> Response {
+        ResponseCache.response(status, try jsonBody(value))
+    }
+
+    /// JSON as the API writes it: sorted keys, times ISO-8601 UTC to the second.
+    static func jsonBody(_ value: some Encodable) throws -> ByteBuffer {
         let encoder = JSONEncoder()
         encoder.dateEncodingStrategy = .custom { date, encoder in
             var container = encoder.singleValueContainer()
             try container.encode(UTCTime.iso8601(date, fractional: false))
         }
         encoder.outputFormatting = [.sortedKeys]
-        let data = try encoder.encode(value)
-        return Response(
-            status: status,
-            headers: [.contentType: "application/json; charset=utf-8", .cacheControl: "no-store"],
-            body: .init(byteBuffer: ByteBuffer(bytes: data)))
+        return ByteBuffer(bytes: try encoder.encode(value))
     }
 }

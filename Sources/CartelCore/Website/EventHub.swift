@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import ServiceLifecycle
+import Synchronization
 
 /// Follows the `events` journal (written by every service in the same transaction as what it
 /// reports) and fans each new event out to the `/api/events` streams, at most `maxClients` of
@@ -21,7 +22,13 @@ public actor EventHub<C: TimeSource>: Service {
     let logger: Logger
     var clients: [Int: AsyncStream<Item>.Continuation] = [:]
     var nextClient = 0
-    var lastID: Int64?
+    var lastID: Int64? {
+        didSet { followed.store(lastID ?? -1, ordering: .relaxed) }
+    }
+    /// The newest event this hub has seen, readable without waiting on the actor; -1 while it
+    /// is not following the journal (not started, or the database was never readable). Answers
+    /// cached under this value are current to within one poll.
+    public nonisolated let followed = Atomic<Int64>(-1)
     var stopped = false
     let onClientsChanged: @Sendable (Int) -> Void
 

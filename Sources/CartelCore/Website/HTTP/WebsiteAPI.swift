@@ -11,6 +11,7 @@ struct WebsiteAPI: Sendable {
     let storage: any StorageProvider
     let identity: ProcessIdentity
     let logger: Logger
+    let cache = ResponseCache()
 
     /// Every route the API serves, `METHOD path` with `{name}` path parameters as the document
     /// writes them, and the query parameters each accepts.
@@ -29,18 +30,29 @@ struct WebsiteAPI: Sendable {
     func register(on router: Router<WebsiteContext>) {
         router.get("/api/health") { request, _ in
             _ = try QueryReader(request, allowed: [])
-            return try await WebsiteApp.health(storage: storage, identity: identity, logger: logger)
+            // Recomputed at most every half second: a health check polled in a tight loop (a
+            // load balancer, a script) reads the database twice a second, not per request.
+            return try await cache.json("health", marker: 0, maxAge: .milliseconds(500)) {
+                try await WebsiteApp.healthBody(storage: storage, identity: identity, logger: logger)
+            }
         }
         get(router, "/api/status") { _ in try await dashboard.status() }
         get(router, "/api/markets") { _ in try await dashboard.markets() }
-        get(router, "/api/candles") { query in
+        let candleParameters = Self.allowed("GET /api/candles")
+        router.get("/api/candles") { request, _ in
+            let query = try QueryReader(request, allowed: candleParameters)
             guard let pair = try query.pair("pair") else { throw APIError.badRequest("'pair' is required (e.g. BTC/USD)", code: "missing_parameter") }
             guard let interval = try query.interval("interval") else {
                 throw APIError.badRequest("'interval' is required (minutes, e.g. 1 or 60)", code: "missing_parameter")
             }
             let limit = try query.int("limit", in: 1...5000) ?? 500
-            let candles = try await dashboard.candles(pair: pair, intervalMinutes: interval, limit: limit, before: try query.date("before"))
-            return CandlesDTO(pair: pair, intervalMinutes: interval, candles: candles.map(CandleDTO.init))
+            let before = try query.date("before")
+            // Served from memory until the next stored candle (every candle write is an event).
+            let key = "candles|\(pair)|\(interval)|\(limit)|\(before.map { String($0.timeIntervalSince1970) } ?? "-")"
+            return try await cache.json(key, marker: hub.followed.load(ordering: .relaxed)) {
+                let candles = try await dashboard.candles(pair: pair, intervalMinutes: interval, limit: limit, before: before)
+                return (.ok, try WebsiteApp.jsonBody(CandlesDTO(pair: pair, intervalMinutes: interval, candles: candles.map(CandleDTO.init))))
+            }
         }
         get(router, "/api/strategies") { _ in StrategiesDTO(strategies: try await dashboard.strategies()) }
         router.get("/api/strategies/:id") { request, context in

@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import Logging
 import Metrics
+import Synchronization
 
 /// Turns every error into an answer: JSON `{"error":{"code","message"}}` under `/api/` (and
 /// `/metrics`), a small HTML page elsewhere. Bad input is a 4xx with a message; only a fault of
@@ -91,6 +92,7 @@ struct SecurityHeadersMiddleware: RouterMiddleware {
 struct RequestMetricsMiddleware: RouterMiddleware {
     typealias Context = WebsiteContext
     let factory: any MetricsFactory
+    let instruments = RouteInstruments()
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let start = ContinuousClock.now
@@ -108,10 +110,32 @@ struct RequestMetricsMiddleware: RouterMiddleware {
 
     func record(_ request: Request, context: Context, status: Int, start: ContinuousClock.Instant) {
         let route = context.endpointPath ?? "unmatched"
-        let dimensions = [("route", route), ("method", request.method.rawValue), ("status", String(status))]
-        Counter(label: "website_http_requests_total", dimensions: dimensions, factory: factory).increment()
+        let (counter, timer) = instruments.get(route: route, method: request.method.rawValue, status: status, factory: factory)
+        counter.increment()
         let elapsed = ContinuousClock.now - start
-        Timer(label: "website_http_request_duration_seconds", dimensions: [("route", route)], factory: factory)
-            .recordNanoseconds(elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000)
+        timer.recordNanoseconds(elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000)
+    }
+}
+
+/// The counters and timers of each route, made once (a registry lookup per request costs more
+/// than the request).
+final class RouteInstruments: Sendable {
+    struct Key: Hashable {
+        var route: String
+        var method: String
+        var status: Int
+    }
+
+    let known = Mutex<[Key: (Counter, Timer)]>([:])
+
+    func get(route: String, method: String, status: Int, factory: any MetricsFactory) -> (Counter, Timer) {
+        let key = Key(route: route, method: method, status: status)
+        if let found = known.withLock({ $0[key] }) { return found }
+        let made = (
+            Counter(label: "website_http_requests_total", dimensions: [("route", route), ("method", method), ("status", String(status))], factory: factory),
+            Timer(label: "website_http_request_duration_seconds", dimensions: [("route", route)], factory: factory)
+        )
+        known.withLock { $0[key] = made }
+        return made
     }
 }
