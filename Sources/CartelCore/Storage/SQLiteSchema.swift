@@ -32,6 +32,9 @@ enum SQLiteSchema {
                 created_at DATETIME NOT NULL
             );
             CREATE INDEX events_created_at ON events (created_at);
+            -- Newest-first pages of one mode's trades and orders without sorting the whole table.
+            CREATE INDEX trades_mode_id ON trades (mode, id);
+            CREATE INDEX orders_mode_id ON orders (mode, id);
 
             CREATE TRIGGER events_signal AFTER INSERT ON signals WHEN NEW.action != 'hold' BEGIN
                 INSERT INTO events (kind, payload, created_at) VALUES ('signal', json_object(

@@ -92,7 +92,7 @@ struct Pages: Sendable {
         _ template: String, _ model: Any, title: String, current: String, context: WebsiteContext, request: Request, live: Bool = true,
         status: HTTPResponse.Status = .ok
     ) async throws -> Response {
-        let body = Self.library.render(model, withTemplate: template) ?? ""
+        let body = Self.library.render(MustacheValues.convert(model) ?? [:], withTemplate: template) ?? ""
         let pause = try await dashboard.pause()
         let mode = try await dashboard.mode()
         let sections = [("/", "Overview"), ("/markets", "Markets"), ("/strategies", "Strategies"), ("/trades", "Trades"), ("/logs", "Logs")]
@@ -103,7 +103,7 @@ struct Pages: Sendable {
         let layout = Layout(
             title: title, nav: sections.map { NavItem(href: $0.0, label: $0.1, current: $0.1 == current) }, banner: banner,
             mainID: live ? "live" : "page", body: body, csrf: csrf(context).isEmpty ? nil : csrf(context), version: SignalCartelVersion.current)
-        return Self.html(Self.library.render(layout, withTemplate: "layout") ?? "", status: status)
+        return Self.html(Self.library.render(MustacheValues.convert(layout) ?? [:], withTemplate: "layout") ?? "", status: status)
     }
 
     static func html(_ text: String, status: HTTPResponse.Status = .ok) -> Response {
@@ -704,6 +704,30 @@ struct Pages: Sendable {
         var response = Self.redirect("/login")
         response.headers[.setCookie] = auth.clearedCookie
         return response
+    }
+}
+
+/// Page models as dictionaries and arrays, made with one reflection pass: swift-mustache would
+/// otherwise reflect a struct again for every name a template looks up in it. Nil optionals
+/// become missing keys (false in a section).
+enum MustacheValues {
+    static func convert(_ value: Any) -> Any? {
+        let mirror = Mirror(reflecting: value)
+        switch mirror.displayStyle {
+        case .optional:
+            guard let wrapped = mirror.children.first else { return nil }
+            return convert(wrapped.value)
+        case .struct, .class:
+            var values: [String: Any] = [:]
+            for child in mirror.children {
+                if let label = child.label, let converted = convert(child.value) { values[label] = converted }
+            }
+            return values
+        case .collection:
+            return mirror.children.compactMap { convert($0.value) }
+        default:
+            return value
+        }
     }
 }
 
