@@ -54,3 +54,34 @@ import TestSupport
         #expect(try await storage.pauseState().paused)
     }
 }
+
+/// Small security rules of the website, checked directly.
+@Suite struct WebsiteRuleTests {
+    @Test func onlyLocalPathsAreRedirectedTo() {
+        for good in ["/", "/trades?pair=BTC%2FUSD", "/strategies/1"] { #expect(Pages.safeNext(good) == good) }
+        for bad in ["//evil.example", "/\\evil.example", "/\t/evil.example", "https://evil.example", "evil", "/\n/x", nil] {
+            #expect(Pages.safeNext(bad) == "/", "\(String(describing: bad))")
+        }
+    }
+
+    @Test func loopbackIsParsedNotGuessed() {
+        for host in ["127.0.0.1", "127.1.2.3", "localhost", "::1", "[::1]"] { #expect(WebsiteConfiguration.isLoopback(host), "\(host)") }
+        for host in ["127.example.com", "0.0.0.0", "10.0.0.1", "127.0.0.256", "127.0.0", ""] { #expect(!WebsiteConfiguration.isLoopback(host), "\(host)") }
+        #expect(throws: ConfigurationError.self) { try WebsiteConfiguration(settings: .values(["WEBSITE_HOST": "127.example.com"])) }
+    }
+
+    @Test func loginAttemptsAreCountedPerAddressAndForgottenInOrder() {
+        var limiter = AttemptLimiter(maxFailures: 2, window: 60, maxKeys: 2)
+        let start = Date(timeIntervalSince1970: 1_000)
+        limiter.recordFailure("a", now: start)
+        #expect(limiter.retryAfter("a", now: start) == nil)
+        limiter.recordFailure("a", now: start.addingTimeInterval(1))
+        #expect(limiter.retryAfter("a", now: start.addingTimeInterval(2)) == 58)
+        #expect(limiter.retryAfter("a", now: start.addingTimeInterval(61)) == nil)
+        limiter.recordFailure("b", now: start)
+        limiter.recordFailure("c", now: start.addingTimeInterval(5))
+        #expect(limiter.trackedKeys <= 2)
+        limiter.recordSuccess("c")
+        #expect(limiter.retryAfter("c", now: start.addingTimeInterval(6)) == nil)
+    }
+}

@@ -59,6 +59,13 @@ import Yams
         #expect(ids == ids.sorted() && Set(ids).count == 3)
         #expect(frames.first?.comment == true)  // the preamble: retry and a comment
 
+        // Without a password only loopback host names are answered (no DNS rebinding).
+        let rebound = try await ProcessRunner.run(
+            "/usr/bin/curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}", "-H", "Host: rebound.example:\(port)", "http://127.0.0.1:\(port)/api/status"],
+            timeout: 10)
+        #expect(rebound.stdout == "421")
+        #expect(try await HTTP.get("http://localhost:\(port)/api/status").status == 200)
+
         // A client that saw only the first candle reconnects: the two it missed come first.
         let (_, resumed) = try await EventStreamClient.collect(url: url, lastEventID: String(ids[0])) { frames in
             frames.filter { $0.event == "candle" }.count >= 2

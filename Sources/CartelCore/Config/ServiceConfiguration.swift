@@ -112,8 +112,12 @@ public struct WebsiteConfiguration: Sendable, Equatable {
         )
     }
 
-    static func isLoopback(_ host: String) -> Bool {
-        host == "localhost" || host == "::1" || host == "[::1]" || host.hasPrefix("127.")
+    /// `localhost`, `::1` or an IPv4 address in 127.0.0.0/8 (parsed: `127.example.com` is not one).
+    public static func isLoopback(_ host: String) -> Bool {
+        if host == "localhost" || host == "::1" || host == "[::1]" { return true }
+        let octets = host.split(separator: ".", omittingEmptySubsequences: false)
+        guard octets.count == 4, octets[0] == "127" else { return false }
+        return octets.allSatisfy { $0.count <= 3 && !$0.isEmpty && $0.allSatisfy(\.isASCII) && UInt8($0) != nil }
     }
 
     // Secrets never appear in descriptions (logs, test failures).

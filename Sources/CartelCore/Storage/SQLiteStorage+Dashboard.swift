@@ -2,14 +2,12 @@ import Foundation
 import GRDB
 
 extension SQLiteStorage: DashboardStorage {
-    public func recentCandles(pair: String, intervalMinutes: Int, limit: Int, before: Date?) async throws -> [Candle] {
+    public func recentCandles(pair: String, intervalMinutes: Int, limit: Int, before: Date?, closedOnly: Bool) async throws -> [Candle] {
         try await pool.read { db in
             try Row.fetchAll(
                 db,
-                sql: """
-                    SELECT * FROM candles WHERE pair = ? AND interval_minutes = ? AND open_time < ?
-                    ORDER BY open_time DESC LIMIT ?
-                    """,
+                sql: "SELECT * FROM candles WHERE pair = ? AND interval_minutes = ? AND open_time < ?"
+                    + (closedOnly ? " AND closed = 1" : "") + " ORDER BY open_time DESC LIMIT ?",
                 arguments: [pair, intervalMinutes, before.map(UTCTime.sqlite) ?? "9999-12-31 23:59:59.999", limit]
             ).reversed().map(Self.candle)
         }

@@ -584,7 +584,14 @@ public actor TradingEngine {
         let decision: RiskManager.EntryDecision
         // Read from storage at every entry: a pause set by another process (the website, a
         // command) holds from the next candle on, and survives restarts.
-        let pause = try await storage.pauseState()
+        // A pause that cannot be read counts as a pause: entries wait, exits and the rest of
+        // the candle go on.
+        let pause: PauseState
+        do {
+            pause = try await storage.pauseState()
+        } catch {
+            pause = PauseState(paused: true, by: "unreadable pause state (\(error))", at: clock.wallTime)
+        }
         if pause.paused {
             decision = .reject("entries are paused (by \(pause.by))")
         } else if let halted = HaltCause.allCases.lazy.compactMap({ self.halts[$0] }).first {

@@ -75,7 +75,7 @@ public struct Dashboard: Sendable {
     }
 
     public func candles(pair: String, intervalMinutes: Int, limit: Int, before: Date?) async throws -> [Candle] {
-        try await storage.recentCandles(pair: pair, intervalMinutes: intervalMinutes, limit: limit, before: before)
+        try await storage.recentCandles(pair: pair, intervalMinutes: intervalMinutes, limit: limit, before: before, closedOnly: false)
     }
 
     // MARK: - Strategies and performance
@@ -258,7 +258,10 @@ public struct Dashboard: Sendable {
         let start = from ?? range.lowerBound, end = to ?? range.upperBound
         guard start <= end else { throw APIError.badRequest("'from' must not be after 'to'") }
         let span = max(end.timeIntervalSince(start), 1)
-        let step = stepSeconds ?? max(1, Int((span / Double(maxPoints)).rounded(.up)))
+        // A requested step is honoured down to 5,000 points over the range, no finer: one
+        // answer stays small whatever the history.
+        let finest = max(1, Int((span / 5000).rounded(.up)))
+        let step = max(stepSeconds ?? max(1, Int((span / Double(maxPoints)).rounded(.up))), finest)
         let points = try await storage.equity(mode: mode, from: start, to: end, stepSeconds: step).map { row in
             EquityPointDTO(
                 time: row.time, equity: DecimalText.string(row.equity), cash: DecimalText.string(row.cash),

@@ -5,8 +5,8 @@ import Foundation
 /// (strategies and pause). Money stays the exact decimal text storage holds.
 public protocol DashboardStorage: Storage, LedgerStorage {
     /// The newest `limit` candles of a pair and interval that opened before `before` (all when
-    /// nil), oldest first.
-    func recentCandles(pair: String, intervalMinutes: Int, limit: Int, before: Date?) async throws -> [Candle]
+    /// nil), oldest first; only final ones with `closedOnly`.
+    func recentCandles(pair: String, intervalMinutes: Int, limit: Int, before: Date?, closedOnly: Bool) async throws -> [Candle]
     /// The open positions of `mode` with their stored exit levels, by strategy id.
     func openPositions(mode: TradingMode) async throws -> [PositionRow]
     /// Trades of `mode`, newest first, `query.limit` at most, after the cursor (stable under

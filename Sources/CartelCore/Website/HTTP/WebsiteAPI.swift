@@ -211,13 +211,16 @@ struct WebsiteAPI: Sendable {
             }
             resumeAfter = id
         }
+        // The journal first: while the database is unreachable this fails before a slot is taken.
+        let journal = try await storage.storage() as? any DashboardStorage
+        // An id from the future (another database, a reset journal) resumes from the newest.
+        let newest = try await journal?.latestEventID() ?? 0
+        let resume = resumeAfter.map { min($0, newest) }
         guard let (client, stream) = await hub.subscribe() else {
             throw APIError(
                 .tooManyRequests, "too_many_clients", "\(hub.maxClients) event streams are open already (WEBSITE_MAX_SSE_CLIENTS)",
                 headers: [.retryAfter: "10"])
         }
-        let journal = try await storage.storage() as? any DashboardStorage
-        let resume = resumeAfter
         let hub = self.hub
         let logger = self.logger
         return Response(

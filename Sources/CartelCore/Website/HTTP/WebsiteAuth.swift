@@ -146,6 +146,13 @@ struct AuthMiddleware: RouterMiddleware {
         let path = request.uri.path
         let isAPI = path.hasPrefix("/api/") || path == "/metrics"
         guard auth.isEnabled else {
+            // Without a password the site trusts whoever reaches the loopback port; a page on
+            // another site that rebinds its name to 127.0.0.1 must not read it: only loopback
+            // host names are answered.
+            let host = Self.hostName(request.head.authority ?? "")
+            guard WebsiteConfiguration.isLoopback(host) else {
+                throw APIError(.misdirectedRequest, "wrong_host", "this dashboard answers only on 127.0.0.1, ::1 or localhost without DASHBOARD_PASSWORD")
+            }
             if Self.isMutation(request.method), path != "/login" {
                 throw APIError(
                     .forbidden, "read_only",
@@ -153,9 +160,9 @@ struct AuthMiddleware: RouterMiddleware {
             }
             return try await next(request, context)
         }
-        if let header = request.headers[.authorization] {
+        if let header = request.headers[.authorization], header.lowercased().hasPrefix("bearer ") {
             let parts = header.split(separator: " ", maxSplits: 1)
-            guard parts.count == 2, parts[0].lowercased() == "bearer", auth.checkBearer(String(parts[1])) else {
+            guard parts.count == 2, auth.checkBearer(String(parts[1])) else {
                 throw APIError(.unauthorized, "unauthorized", "the bearer token is not valid", headers: [.wwwAuthenticate: "Bearer"])
             }
             context.visitor = .bearer
@@ -164,7 +171,9 @@ struct AuthMiddleware: RouterMiddleware {
         if let cookie = request.cookies[WebsiteAuth.cookieName]?.value, let csrf = auth.verifySession(cookie, now: clock.wallTime) {
             context.visitor = .session(csrf: csrf)
             if Self.isMutation(request.method) {
-                try Self.checkOrigin(request, requiredForJSON: !Self.isForm(request))
+                // Forms carry the session's token (checked by the page); the API has no forms:
+                // a change there with a cookie must name this site as its Origin.
+                try Self.checkOrigin(request, requiredForJSON: isAPI || !Self.isForm(request))
             }
             return try await next(request, context)
         }
@@ -200,6 +209,14 @@ struct AuthMiddleware: RouterMiddleware {
         guard !host.isEmpty, originHost.lowercased() == host.lowercased() else {
             throw APIError(.forbidden, "csrf", "cross-site request refused (Origin \(origin.prefix(80)) is not this site)")
         }
+    }
+
+    /// `host` of `host:port`, `[::1]:port` or `host`.
+    static func hostName(_ authority: String) -> String {
+        if authority.hasPrefix("["), let end = authority.firstIndex(of: "]") {
+            return String(authority[authority.index(after: authority.startIndex)..<end])
+        }
+        return String(authority.split(separator: ":", maxSplits: 1).first ?? "")
     }
 
     static func percentEncode(_ text: String) -> String {

@@ -47,8 +47,8 @@ struct ErrorMiddleware: RouterMiddleware {
             return APIError(error.status, code, message, headers: error.headers)
         case is DecodingError:
             return APIError.badRequest("the body is not the JSON this endpoint expects", code: "invalid_json")
-        case let error as StorageError:
-            return APIError(.serviceUnavailable, "database_unavailable", "the database cannot be read right now: \(error.message)")
+        case is StorageError:
+            return APIError(.serviceUnavailable, "database_unavailable", "the database cannot be read right now; the reason is in the website's log")
         default:
             return APIError(.serviceUnavailable, "unavailable", "the request could not be completed; the error is in the website's log")
         }
@@ -63,8 +63,19 @@ struct ErrorMiddleware: RouterMiddleware {
     }
 }
 
-/// Refuses bodies over the limit from their `Content-Length` before reading them, and sets the
-/// security headers on every answer.
+/// Refuses bodies over the limit from their `Content-Length` before reading them.
+struct BodyLimitMiddleware: RouterMiddleware {
+    typealias Context = WebsiteContext
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        if let length = request.headers[.contentLength].flatMap({ Int($0) }), length > WebsiteLimits.maxBodyBytes {
+            throw HTTPError(.contentTooLarge)
+        }
+        return try await next(request, context)
+    }
+}
+
+/// Sets the security headers on every answer, errors included (it wraps everything else).
 struct SecurityHeadersMiddleware: RouterMiddleware {
     typealias Context = WebsiteContext
 
@@ -73,9 +84,6 @@ struct SecurityHeadersMiddleware: RouterMiddleware {
         + "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        if let length = request.headers[.contentLength].flatMap({ Int($0) }), length > WebsiteLimits.maxBodyBytes {
-            throw HTTPError(.contentTooLarge)
-        }
         var response = try await next(request, context)
         response.headers[.contentSecurityPolicy] = Self.contentSecurityPolicy
         response.headers[.xContentTypeOptions] = "nosniff"

@@ -361,7 +361,7 @@ struct Pages: Sendable {
                 drawdown: Format.percent(s.stats?.maxDrawdownPercent), canChange: canChange, csrf: csrf(context),
                 toggleAction: s.enabled ? "disable" : "enable", toggleLabel: s.enabled ? "Disable" : "Enable")
         }
-        let notice = query.string("saved") == nil ? nil : "Saved. The trading engine picks the change up within 10 seconds."
+        let notice = query.string("saved") == nil ? nil : Self.savedNotice
         return try await page(
             "strategies", StrategiesModel(notice: notice, strategies: lines), title: "Strategies", current: "Strategies", context: context,
             request: request, live: false)
@@ -435,7 +435,7 @@ struct Pages: Sendable {
         } else {
             _ = try QueryReader(request, allowed: ["saved"])
         }
-        let notice = request.uri.queryParameters["saved"] != nil ? "Saved. The trading engine picks the change up within 10 seconds." : nil
+        let notice = request.uri.queryParameters["saved"] != nil ? Self.savedNotice : nil
         let model = Self.strategyModel(
             detail, type: type, shown: shown, notice: notice, error: error, canChange: auth.isEnabled && context.visitor != .anonymous,
             csrf: csrf(context), backtest: block)
@@ -443,6 +443,9 @@ struct Pages: Sendable {
             "strategy", model, title: detail.name, current: "Strategies", context: context, request: request, live: false,
             status: error == nil ? .ok : .unprocessableContent)
     }
+
+    static let savedNotice =
+        "Saved. The trading engine picks the change up within 10 seconds. A position already open keeps the stop-loss and take-profit it was opened with; a disabled strategy's open position stays protected by them until it closes."
 
     static func parameterNames(_ type: any Strategy.Type) -> [String] {
         type.parameters.map(\.name) + ExitRules.parameterNames.sorted()
@@ -488,8 +491,9 @@ struct Pages: Sendable {
     /// The strategy over the newest 20,000 final candles of its pair and interval, with the
     /// engine's risk, exit and paper-execution settings.
     func runBacktest(_ detail: StrategyDTO, parameters: [String: Double]) async throws -> BacktestBlock {
-        let stored = try await dashboard.storage.closedCandles(pair: detail.pair, intervalMinutes: detail.intervalMinutes, after: nil)
-        let candles = Array(stored.suffix(20_000))
+        // The newest 20,000 final candles, read as such (a backtest of them takes about a millisecond).
+        let candles = try await dashboard.storage.recentCandles(
+            pair: detail.pair, intervalMinutes: detail.intervalMinutes, limit: 20_000, before: nil, closedOnly: true)
         let trading = dashboard.configuration.trading
         let configuration = BacktestConfiguration(
             strategyKey: detail.name, pair: detail.pair, intervalMinutes: detail.intervalMinutes, startingBalance: trading.startingBalance,
@@ -559,7 +563,13 @@ struct Pages: Sendable {
 
     /// A local path to return to (never another site: `//host` and schemes are refused).
     static func safeNext(_ next: String?) -> String {
-        guard let next, next.hasPrefix("/"), !next.hasPrefix("//"), !next.contains("\\"), next.count < 500 else { return "/" }
+        // Printable ASCII only (a tab or newline a browser drops could turn `/\t/x` into `//x`),
+        // a path on this site, never `//host` or `/\host`.
+        guard let next, next.count < 500, next.utf8.allSatisfy({ $0 >= 0x21 && $0 <= 0x7E }) else { return "/" }
+        let bytes = Array(next.utf8)
+        guard bytes.first == UInt8(ascii: "/"), bytes.count == 1 || (bytes[1] != UInt8(ascii: "/") && bytes[1] != UInt8(ascii: "\\")),
+            !next.contains("\\")
+        else { return "/" }
         return next
     }
 
@@ -677,7 +687,7 @@ struct Pages: Sendable {
 
     func login(_ request: Request, _ context: WebsiteContext) async throws -> Response {
         guard auth.isEnabled else { return Self.redirect("/") }
-        let address = context.remoteAddress?.ipAddress ?? "unknown"
+        let address = Self.clientAddress(request, context, behindProxy: auth.secureCookie)
         let now = clock.wallTime
         if let wait = auth.loginRetryAfter(address, now: now) {
             logger.warning("login refused: too many failed attempts", metadata: ["address": "\(address)"])
@@ -685,10 +695,12 @@ struct Pages: Sendable {
                 request, context, error: "Too many failed attempts from your address: try again in \(Int(wait.rounded(.up))) seconds.",
                 status: .tooManyRequests)
         }
+        // Counted before the password is looked at, so parallel guesses cannot all slip in
+        // before the first failure is recorded; a right password clears the count.
+        auth.recordLogin(address, succeeded: false, now: now)
         let body = try await request.body.collect(upTo: context.maxUploadSize)
         let form = try FormBody.parse(String(buffer: body))
         guard let password = form["password"], auth.checkPassword(password) else {
-            auth.recordLogin(address, succeeded: false, now: now)
             logger.warning("failed login", metadata: ["address": "\(address)"])
             return try await loginPage(request, context, error: "Wrong password.", status: .unauthorized)
         }
@@ -697,6 +709,19 @@ struct Pages: Sendable {
         var response = Self.redirect(Self.safeNext(form["next"]))
         response.headers[.setCookie] = auth.sessionCookie(auth.issueSession(now: now))
         return response
+    }
+
+    /// Whom login attempts are counted against: the peer, or behind a TLS proxy the address
+    /// the proxy appended last to `X-Forwarded-For` (IPv6 by its /64).
+    static func clientAddress(_ request: Request, _ context: WebsiteContext, behindProxy: Bool) -> String {
+        var address = context.remoteAddress?.ipAddress ?? "unknown"
+        if behindProxy, let forwarded = request.headers[.init("X-Forwarded-For")!]?.split(separator: ",").last {
+            address = forwarded.trimmingCharacters(in: .whitespaces)
+        }
+        if address.contains(":") {
+            return address.split(separator: ":", omittingEmptySubsequences: false).prefix(4).joined(separator: ":") + "::/64"
+        }
+        return address
     }
 
     func logout(_ request: Request, _ context: WebsiteContext) async throws -> Response {
