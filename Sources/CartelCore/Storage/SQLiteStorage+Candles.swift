@@ -106,17 +106,7 @@ extension SQLiteStorage {
                 sql: "SELECT * FROM candles WHERE pair = ? AND interval_minutes = ? AND open_time > ?"
                     + (closedOnly ? " AND closed = 1" : "") + " ORDER BY open_time",
                 arguments: [pair, intervalMinutes, time.map(UTCTime.sqlite) ?? ""]
-            ).map { row in
-                Candle(
-                    pair: row["pair"], intervalMinutes: row["interval_minutes"], openTime: row["open_time"],
-                    open: try DecimalText.decimal(row["open"], column: "candles.open"),
-                    high: try DecimalText.decimal(row["high"], column: "candles.high"),
-                    low: try DecimalText.decimal(row["low"], column: "candles.low"),
-                    close: try DecimalText.decimal(row["close"], column: "candles.close"),
-                    vwap: try DecimalText.decimal(row["vwap"], column: "candles.vwap"),
-                    volume: try DecimalText.decimal(row["volume"], column: "candles.volume"),
-                    tradeCount: row["trade_count"])
-            }
+            ).map(Self.candle)
         }
     }
 }
