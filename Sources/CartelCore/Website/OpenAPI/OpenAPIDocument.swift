@@ -13,7 +13,8 @@ info:
     ISO-8601 UTC. Unknown query parameters are an error. With DASHBOARD_PASSWORD set, every
     call except /api/health needs a session cookie (from /login) or `Authorization: Bearer
     $API_TOKEN`; changes made with a cookie must come from the site itself (Origin). Without a
-    password the API is read-only: changes answer 403.
+    password the API is read-only (changes answer 403) and answers only requests addressed to a
+    loopback host name (others get 421, against DNS rebinding).
 servers:
   - url: http://127.0.0.1:3001
 security:
