@@ -35,7 +35,7 @@ import TestSupport
                 """)
         }
         let storage = try SQLiteStorage(path: path)
-        #expect(try await storage.appliedMigrations().last == "v5-events-and-service-memory")
+        #expect(try await storage.appliedMigrations().last == "v6-alert-outbox")
         // Every candle with a later one is final; the newest is not.
         let final = try await storage.closedCandles(pair: "BTC/USD", intervalMinutes: 1, after: nil)
         #expect(final.count == 2)

@@ -8,7 +8,7 @@ import Testing
     let dir: TemporaryDirectory
     init() throws { dir = try TemporaryDirectory(prefix: "storage") }
 
-    static let migrations = ["v1-foundation", "v2-kraken-asset-pairs", "v3-kraken-nonce", "v4-final-candles-and-ledgers-per-mode", "v5-events-and-service-memory",
+    static let migrations = ["v1-foundation", "v2-kraken-asset-pairs", "v3-kraken-nonce", "v4-final-candles-and-ledgers-per-mode", "v5-events-and-service-memory", "v6-alert-outbox",
     ]
 
     @Test func migrationsCreateTheWholeSchema() async throws {
@@ -17,7 +17,7 @@ import Testing
         let tables = try await storage.tableNames()
         for table in [
             "candles", "tickers", "market_data_collection", "strategies", "signals", "orders", "fills",
-            "trades", "positions", "equity_snapshots", "service_heartbeats", "events",
+            "trades", "positions", "equity_snapshots", "service_heartbeats", "events", "alert_outbox",
         ] {
             #expect(tables.contains(table), "missing table \(table)")
         }

@@ -13,7 +13,68 @@ enum SQLiteSchema {
         migrator.registerMigration("v3-kraken-nonce", migrate: v3)
         migrator.registerMigration("v4-final-candles-and-ledgers-per-mode", migrate: v4)
         migrator.registerMigration("v5-events-and-service-memory", migrate: v5)
+        migrator.registerMigration("v6-alert-outbox", migrate: v6)
         return migrator
+    }
+
+    /// The alert outbox: one row per alert to deliver, written by triggers in the same
+    /// transaction as what it reports (an order placed, filled, rejected or of unknown outcome;
+    /// a trade closed; pause and resume), or by a service for its own news (started, stopped,
+    /// breaker, kill switch, ...). The sender delivers pending rows in id order and records the
+    /// outcome on the row.
+    private static func v6(_ db: Database) throws {
+        try db.execute(sql: """
+            CREATE TABLE alert_outbox (
+                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                kind TEXT NOT NULL,
+                payload TEXT NOT NULL CHECK (json_valid(payload)),
+                status TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'sent', 'failed')),
+                attempts INTEGER NOT NULL DEFAULT 0,
+                last_error TEXT,
+                created_at DATETIME NOT NULL,
+                updated_at DATETIME NOT NULL
+            );
+            CREATE INDEX alert_outbox_status ON alert_outbox (status, id);
+
+            CREATE TRIGGER alerts_order_insert AFTER INSERT ON orders WHEN NEW.status IN ('submitting', 'open', 'filled', 'rejected', 'unknown') BEGIN
+                INSERT INTO alert_outbox (kind, payload, created_at, updated_at) VALUES ('order', json_object(
+                    'id', NEW.id, 'strategyId', NEW.strategy_id, 'mode', NEW.mode, 'pair', NEW.pair, 'side', NEW.side,
+                    'quantity', NEW.quantity, 'status', CASE NEW.status WHEN 'submitting' THEN 'placed' ELSE NEW.status END,
+                    'error', NEW.error, 'reason', (SELECT reason FROM signals WHERE id = NEW.signal_id)), NEW.updated_at, NEW.updated_at);
+            END;
+
+            CREATE TRIGGER alerts_order_status AFTER UPDATE OF status ON orders
+            WHEN NEW.status != OLD.status AND NEW.status IN ('filled', 'rejected', 'unknown', 'canceled', 'abandoned') BEGIN
+                INSERT INTO alert_outbox (kind, payload, created_at, updated_at) VALUES ('order', json_object(
+                    'id', NEW.id, 'strategyId', NEW.strategy_id, 'mode', NEW.mode, 'pair', NEW.pair, 'side', NEW.side,
+                    'quantity', NEW.quantity, 'filledQuantity', NEW.filled_quantity, 'averagePrice', NEW.average_price, 'fee', NEW.fee,
+                    'status', NEW.status, 'error', NEW.error), NEW.updated_at, NEW.updated_at);
+            END;
+
+            CREATE TRIGGER alerts_trade_closed AFTER UPDATE OF status ON trades WHEN NEW.status = 'closed' AND OLD.status != 'closed' BEGIN
+                INSERT INTO alert_outbox (kind, payload, created_at, updated_at) VALUES ('trade', json_object(
+                    'id', NEW.id, 'strategyId', NEW.strategy_id, 'mode', NEW.mode, 'pair', NEW.pair, 'quantity', NEW.quantity,
+                    'entryPrice', NEW.entry_price, 'exitPrice', NEW.exit_price, 'entryFee', NEW.entry_fee, 'exitFee', NEW.exit_fee,
+                    'pnl', NEW.realized_pnl, 'reason', NEW.exit_reason), COALESCE(NEW.exit_time, NEW.entry_time), COALESCE(NEW.exit_time, NEW.entry_time));
+            END;
+
+            CREATE TRIGGER alerts_trade_inserted_closed AFTER INSERT ON trades WHEN NEW.status = 'closed' BEGIN
+                INSERT INTO alert_outbox (kind, payload, created_at, updated_at) VALUES ('trade', json_object(
+                    'id', NEW.id, 'strategyId', NEW.strategy_id, 'mode', NEW.mode, 'pair', NEW.pair, 'quantity', NEW.quantity,
+                    'entryPrice', NEW.entry_price, 'exitPrice', NEW.exit_price, 'entryFee', NEW.entry_fee, 'exitFee', NEW.exit_fee,
+                    'pnl', NEW.realized_pnl, 'reason', NEW.exit_reason), COALESCE(NEW.exit_time, NEW.entry_time), COALESCE(NEW.exit_time, NEW.entry_time));
+            END;
+
+            CREATE TRIGGER alerts_pause_insert AFTER INSERT ON engine_state WHEN NEW.key = 'paused' AND json_valid(NEW.value) BEGIN
+                INSERT INTO alert_outbox (kind, payload, created_at, updated_at) VALUES ('pause', NEW.value, NEW.updated_at, NEW.updated_at);
+            END;
+
+            CREATE TRIGGER alerts_pause_update AFTER UPDATE ON engine_state
+            WHEN NEW.key = 'paused' AND NEW.value != OLD.value AND json_valid(NEW.value)
+                AND json_extract(NEW.value, '$.paused') IS NOT (CASE WHEN json_valid(OLD.value) THEN json_extract(OLD.value, '$.paused') END) BEGIN
+                INSERT INTO alert_outbox (kind, payload, created_at, updated_at) VALUES ('pause', NEW.value, NEW.updated_at, NEW.updated_at);
+            END;
+            """)
     }
 
     /// What the website streams: an `events` journal that triggers fill in the same transaction

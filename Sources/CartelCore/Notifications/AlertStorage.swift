@@ -1,0 +1,40 @@
+import Foundation
+
+/// One row of `alert_outbox`: what happened (`kind`, a JSON `payload`) and how its delivery went.
+public struct OutboxAlert: Sendable, Equatable {
+    public enum Status: String, Sendable {
+        case pending, sent, failed
+    }
+
+    public var id: Int64
+    public var kind: String
+    public var payload: String
+    public var status: Status
+    public var attempts: Int
+    public var lastError: String?
+    public var createdAt: Date
+
+    public init(id: Int64, kind: String, payload: String, status: Status, attempts: Int, lastError: String?, createdAt: Date) {
+        self.id = id
+        self.kind = kind
+        self.payload = payload
+        self.status = status
+        self.attempts = attempts
+        self.lastError = lastError
+        self.createdAt = createdAt
+    }
+}
+
+/// The alert outbox. Orders, trades and pause changes put their alerts in it from triggers, in
+/// the same transaction as the change; services add their own news with ``enqueueAlert``.
+public protocol AlertStorage: Sendable {
+    /// Adds an alert (`payload` a JSON object); returns its id.
+    @discardableResult
+    func enqueueAlert(kind: String, payload: String, at time: Date) async throws -> Int64
+    /// The oldest pending alerts, in id order.
+    func pendingAlerts(limit: Int) async throws -> [OutboxAlert]
+    /// Records one delivery attempt's result.
+    func markAlert(id: Int64, status: OutboxAlert.Status, error: String?, at time: Date) async throws
+    /// Deletes delivered or failed alerts older than `cutoff`; returns how many.
+    func pruneAlerts(olderThan cutoff: Date) async throws -> Int
+}

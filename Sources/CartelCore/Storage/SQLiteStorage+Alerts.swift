@@ -1,0 +1,39 @@
+import Foundation
+import GRDB
+
+extension SQLiteStorage: AlertStorage {
+    @discardableResult
+    public func enqueueAlert(kind: String, payload: String, at time: Date) async throws -> Int64 {
+        try await pool.write { db in
+            try db.execute(
+                sql: "INSERT INTO alert_outbox (kind, payload, created_at, updated_at) VALUES (?, ?, ?, ?)",
+                arguments: [kind, payload, UTCTime.sqlite(time), UTCTime.sqlite(time)])
+            return db.lastInsertedRowID
+        }
+    }
+
+    public func pendingAlerts(limit: Int) async throws -> [OutboxAlert] {
+        try await pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM alert_outbox WHERE status = 'pending' ORDER BY id LIMIT ?", arguments: [limit]).map { row in
+                OutboxAlert(
+                    id: row["id"], kind: row["kind"], payload: row["payload"], status: .pending, attempts: row["attempts"],
+                    lastError: row["last_error"], createdAt: row["created_at"])
+            }
+        }
+    }
+
+    public func markAlert(id: Int64, status: OutboxAlert.Status, error: String?, at time: Date) async throws {
+        try await pool.write { db in
+            try db.execute(
+                sql: "UPDATE alert_outbox SET status = ?, attempts = attempts + 1, last_error = ?, updated_at = ? WHERE id = ?",
+                arguments: [status.rawValue, error, UTCTime.sqlite(time), id])
+        }
+    }
+
+    public func pruneAlerts(olderThan cutoff: Date) async throws -> Int {
+        try await pool.write { db in
+            try db.execute(sql: "DELETE FROM alert_outbox WHERE status != 'pending' AND updated_at < ?", arguments: [UTCTime.sqlite(cutoff)])
+            return db.changesCount
+        }
+    }
+}

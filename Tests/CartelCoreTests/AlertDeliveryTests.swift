@@ -1,0 +1,100 @@
+import CartelCore
+import Foundation
+import Logging
+import Synchronization
+import TestSupport
+import Testing
+
+/// The outbox and its sender against a fake Telegram answering with the recorded real responses.
+@Suite struct AlertDeliveryTests {
+    static let token = "123456789:AAH-secret-token-never-logged"
+
+    final class Lines: Sendable {
+        let lines = Mutex<[String]>([])
+        var all: [String] { lines.withLock { $0 } }
+        var logger: Logger {
+            Logger(label: "alerts") { _ in LineLogHandler(service: "trading-engine", level: .debug, output: LineOutput { line in self.lines.withLock { $0.append(line) } }) }
+        }
+    }
+
+    func runSender(_ storage: SQLiteStorage, url: String, logger: Logger, until done: @escaping @Sendable () async throws -> Bool) async throws {
+        let sender = AlertSender(
+            storage: storage, strategies: storage, notifier: TelegramNotifier(apiURL: url, token: Self.token, chatID: "987654321"),
+            clock: SystemTime(), spacing: .milliseconds(50), poll: .milliseconds(50), logger: logger)
+        let task = Task { try await sender.run() }
+        defer { task.cancel() }
+        let deadline = Date().addingTimeInterval(20)
+        while Date() < deadline {
+            if try await done() { return }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        Issue.record("the outbox was not emptied in time")
+    }
+
+    @Test(.timeLimit(.minutes(1))) func alertsGoOutInOrderWaitOut429AndGiveUpOnAPermanentError() async throws {
+        let dir = try TemporaryDirectory(prefix: "alerts")
+        defer { dir.remove() }
+        let storage = try SQLiteStorage(path: dir.file("db.sqlite"))
+        // Written by the pause triggers, in the same transaction as the pause itself.
+        try await storage.setPause(PauseState(paused: true, by: "<script>x</script>", at: Date()))
+        try await storage.enqueueAlert(kind: "message", payload: #"{"text":"<b>engine started</b>"}"#, at: Date())
+        try await storage.setPause(PauseState(paused: false, by: "website", at: Date()))
+        let lines = Lines()
+        let fake = FakeTelegram()
+        await fake.script([.tooManyRequests(retryAfter: 1), .ok, .cantParseEntities, .ok])
+        try await fake.run { url in
+            try await runSender(storage, url: url, logger: lines.logger) { try await storage.pendingAlerts(limit: 10).isEmpty }
+        }
+        let messages = await fake.messages()
+        #expect(messages.count == 4)
+        #expect(messages.map(\.text) == [
+            "<b>New entries paused</b> by &lt;script&gt;x&lt;/script&gt;\nexits still run",
+            "<b>New entries paused</b> by &lt;script&gt;x&lt;/script&gt;\nexits still run",
+            "<b>engine started</b>",
+            "<b>New entries resumed</b> by website",
+        ])
+        #expect(messages.allSatisfy { $0.parseMode == "HTML" && $0.chatID == "987654321" && $0.token == Self.token })
+        #expect(messages[1].at.timeIntervalSince(messages[0].at) >= 0.95)  // retry_after honoured
+        let rows = try await storage.query("SELECT status, attempts, last_error FROM alert_outbox ORDER BY id")
+        #expect(rows.map { $0[0] } == ["sent", "failed", "sent"])
+        #expect(rows[1][2]?.hasPrefix("400 Bad Request: can't parse entities") == true)
+        #expect(lines.all.contains { $0.contains("given up") && $0.contains("can't parse entities") })
+        #expect(!lines.all.contains { $0.contains("AAH-secret") }, "the token leaked into a log line")
+    }
+
+    @Test(.timeLimit(.minutes(1))) func anAlertWrittenBeforeARestartIsDeliveredOnceAfterIt() async throws {
+        let dir = try TemporaryDirectory(prefix: "alerts")
+        defer { dir.remove() }
+        try await SQLiteStorage(path: dir.file("db.sqlite")).enqueueAlert(kind: "message", payload: #"{"text":"before the crash"}"#, at: Date())
+        let reopened = try SQLiteStorage(path: dir.file("db.sqlite"))
+        // One from two days ago (the sender was off): recorded as failed, not sent as news.
+        try await reopened.enqueueAlert(kind: "message", payload: #"{"text":"stale"}"#, at: Date().addingTimeInterval(-2 * 86_400))
+        let fake = FakeTelegram()
+        try await fake.run { url in
+            try await runSender(reopened, url: url, logger: Logger(label: "test")) { try await reopened.pendingAlerts(limit: 1).isEmpty }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        #expect(await fake.messages().map(\.text) == ["before the crash"])
+        let rows = try await reopened.query("SELECT status, last_error FROM alert_outbox ORDER BY id")
+        #expect(rows.map { $0[0] } == ["sent", "failed"])
+        #expect(rows[1][1]?.hasPrefix("not sent: 48 hours old") == true)
+    }
+
+    @Test func ordersAndClosedTradesPutTheirAlertsInTheOutboxWithTheirWrites() async throws {
+        let dir = try TemporaryDirectory(prefix: "alerts")
+        defer { dir.remove() }
+        let storage = try SQLiteStorage(path: dir.file("db.sqlite"))
+        let summary = try await DashboardSeed.seed(storage, cycles: 2, openPosition: false)
+        let alerts = try await storage.pendingAlerts(limit: 1000)
+        let names = Dictionary(uniqueKeysWithValues: try await storage.strategies().map { ($0.id, $0.name) })
+        let texts = alerts.map { AlertFormatter.text($0, strategies: names) }
+        #expect(alerts.filter { $0.kind == "trade" }.count == summary.trades)
+        let orders = Int(try await storage.query("SELECT COUNT(*) FROM orders")[0][0] ?? "") ?? -1
+        #expect(orders >= summary.trades * 2)
+        #expect(texts.filter { $0.hasPrefix("<b>Order placed</b> (paper)") }.count == orders)
+        #expect(texts.filter { $0.hasPrefix("<b>Order filled</b> (paper)") }.count == orders)
+        let closed = try #require(texts.first { $0.hasPrefix("<b>Trade closed</b>") })
+        #expect(closed.contains("P&amp;L <b>") && closed.contains("sma-cross:BTC/USD:60"))
+        #expect(alerts.map(\.id) == alerts.map(\.id).sorted())
+    }
+}

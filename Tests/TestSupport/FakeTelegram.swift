@@ -1,0 +1,90 @@
+import Foundation
+import Hummingbird
+import Logging
+
+/// A fake Telegram Bot API on a loopback port: `POST /bot<token>/sendMessage` answers with the
+/// recorded real responses in `Tests/Fixtures/telegram`, in the order scripted (then success),
+/// and records every message it was sent.
+public final class FakeTelegram: Sendable {
+    public struct Message: Sendable, Equatable {
+        public var token: String
+        public var chatID: String
+        public var text: String
+        public var parseMode: String?
+        public var at: Date
+    }
+
+    /// A scripted answer: a fixture, its HTTP status, and (for 429) the retry_after to put in it.
+    public struct Answer: Sendable {
+        public var fixture: String
+        public var status: Int
+        public var retryAfter: Int?
+
+        public init(fixture: String, status: Int, retryAfter: Int? = nil) {
+            self.fixture = fixture
+            self.status = status
+            self.retryAfter = retryAfter
+        }
+
+        public static let ok = Answer(fixture: "telegram_sendMessage_ok.private-chat.constructed.json", status: 200)
+        public static func tooManyRequests(retryAfter: Int) -> Answer {
+            Answer(fixture: "telegram_error_429_retry_after.json", status: 429, retryAfter: retryAfter)
+        }
+        public static let cantParseEntities = Answer(fixture: "telegram_error_400_cant_parse_entities.json", status: 400)
+    }
+
+    actor State {
+        var script: [Answer] = []
+        var messages: [Message] = []
+        func next() -> Answer { script.isEmpty ? .ok : script.removeFirst() }
+        func record(_ message: Message) { messages.append(message) }
+    }
+
+    let state = State()
+    public init() {}
+
+    public func script(_ answers: [Answer]) async { await state.setScript(answers) }
+    public func messages() async -> [Message] { await state.messages }
+
+    public func application(onRunning: @escaping @Sendable (Int) -> Void) -> some ApplicationProtocol {
+        let router = Router()
+        let state = self.state
+        router.post("/:bot/sendMessage") { request, context -> Response in
+            let bot = try context.parameters.require("bot")
+            let body = try await request.body.collect(upTo: 1 << 20)
+            let fields = (try? JSONSerialization.jsonObject(with: Data(buffer: body))) as? [String: Any] ?? [:]
+            await state.record(Message(
+                token: String(bot.dropFirst(3)), chatID: "\(fields["chat_id"] ?? "")", text: fields["text"] as? String ?? "",
+                parseMode: fields["parse_mode"] as? String, at: Date()))
+            let answer = await state.next()
+            var json = try Fixtures.json("telegram/\(answer.fixture)")
+            if let retry = answer.retryAfter { json["parameters"] = ["retry_after": retry] }
+            let data = try JSONSerialization.data(withJSONObject: json)
+            return Response(
+                status: .init(code: answer.status), headers: [.contentType: "application/json"],
+                body: .init(byteBuffer: ByteBuffer(bytes: data)))
+        }
+        return Application(
+            router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0), serverName: "fake-telegram"),
+            onServerRunning: { channel in onRunning(channel.localAddress?.port ?? 0) },
+            logger: Logger(label: "fake-telegram", factory: { _ in SwiftLogNoOpLogHandler() }))
+    }
+
+    /// Runs the fake for the duration of `body`, which gets its base URL.
+    public func run<T: Sendable>(_ body: (String) async throws -> T) async throws -> T {
+        let (ports, continuation) = AsyncStream<Int>.makeStream()
+        let app = application { continuation.yield($0) }
+        let task = Task { try await app.runService(gracefulShutdownSignals: []) }
+        var iterator = ports.makeAsyncIterator()
+        guard let port = await iterator.next() else {
+            task.cancel()
+            throw CancellationError()
+        }
+        defer { task.cancel() }
+        return try await body("http://127.0.0.1:\(port)")
+    }
+}
+
+extension FakeTelegram.State {
+    func setScript(_ answers: [FakeTelegram.Answer]) { script = answers }
+}
