@@ -17,12 +17,20 @@ import Testing
         }
     }
 
-    func runSender(_ storage: SQLiteStorage, url: String, logger: Logger, until done: @escaping @Sendable () async throws -> Bool) async throws {
-        let sender = AlertSender(
-            storage: storage, strategies: storage, notifier: TelegramNotifier(apiURL: url, token: Self.token, chatID: "987654321"),
+    static func sender(_ storage: SQLiteStorage, url: String, holder: String, logger: Logger) -> AlertSender<SystemTime> {
+        AlertSender(
+            storage: OpenStorage(storage), holder: holder, notifier: TelegramNotifier(apiURL: url, token: Self.token, chatID: "987654321"),
             clock: SystemTime(), spacing: .milliseconds(50), poll: .milliseconds(50), logger: logger)
-        let task = Task { try await sender.run() }
-        defer { task.cancel() }
+    }
+
+    func runSender(
+        _ storage: SQLiteStorage, url: String, logger: Logger, holders: [String] = ["test"], until done: @escaping @Sendable () async throws -> Bool
+    ) async throws {
+        let tasks = holders.map { holder in
+            let sender = Self.sender(storage, url: url, holder: holder, logger: logger)
+            return Task { try await sender.run() }
+        }
+        defer { tasks.forEach { $0.cancel() } }
         let deadline = Date().addingTimeInterval(20)
         while Date() < deadline {
             if try await done() { return }
@@ -96,5 +104,37 @@ import Testing
         let closed = try #require(texts.first { $0.hasPrefix("<b>Trade closed</b>") })
         #expect(closed.contains("P&amp;L <b>") && closed.contains("sma-cross:BTC/USD:60"))
         #expect(alerts.map(\.id) == alerts.map(\.id).sorted())
+    }
+
+    @Test(.timeLimit(.minutes(1))) func ofSeveralServicesExactlyOneSendsEachAlert() async throws {
+        let dir = try TemporaryDirectory(prefix: "alerts")
+        defer { dir.remove() }
+        let storage = try SQLiteStorage(path: dir.file("db.sqlite"))
+        for index in 0..<6 { try await storage.enqueueAlert(kind: "message", payload: #"{"text":"alert \#(index)"}"#, at: Date()) }
+        let fake = FakeTelegram()
+        try await fake.run { url in
+            // Three services' senders on one database (each its own connection, as processes have).
+            let others = [try SQLiteStorage(path: dir.file("db.sqlite")), try SQLiteStorage(path: dir.file("db.sqlite"))]
+            let tasks = zip(["market-data", "website"], others).map { holder, store in
+                let sender = Self.sender(store, url: url, holder: holder, logger: Logger(label: "test"))
+                return Task { try await sender.run() }
+            }
+            defer { tasks.forEach { $0.cancel() } }
+            try await runSender(storage, url: url, logger: Logger(label: "test"), holders: ["trading-engine"]) {
+                try await storage.pendingAlerts(limit: 1).isEmpty
+            }
+            try await Task.sleep(for: .milliseconds(300))
+        }
+        #expect(await fake.messages().map(\.text) == (0..<6).map { "alert \($0)" })
+    }
+
+    @Test func alertSettingsAreCheckedAndTheTokenNeverPrinted() throws {
+        let config = try AlertConfiguration(settings: .values(["TELEGRAM_BOT_TOKEN": Self.token, "TELEGRAM_CHAT_ID": "987654321"]))
+        #expect(config.isEnabled && !"\(config)".contains("AAH-secret"))
+        #expect(try AlertConfiguration(settings: .values([:])).isEnabled == false)
+        for bad in [["TELEGRAM_BOT_TOKEN": Self.token], ["TELEGRAM_CHAT_ID": "1"], ["TELEGRAM_BOT_TOKEN": "x", "TELEGRAM_CHAT_ID": "alice"],
+                    ["TELEGRAM_BOT_TOKEN": "x", "TELEGRAM_CHAT_ID": "1", "TELEGRAM_API_URL": "ftp://x"]] {
+            #expect(throws: ConfigurationError.self, "\(bad.keys.sorted())") { try AlertConfiguration(settings: .values(bad)) }
+        }
     }
 }

@@ -38,6 +38,10 @@ public enum MarketDataApp {
         ]
         // A replay that is done ends the process; the live collector only stops on a signal.
         services.append(.init(service: worker, successTerminationBehavior: replay == nil ? .cancelGroup : .gracefullyShutdownGroup))
+        if replay == nil {
+            services += AlertApp.services(configuration: service, storage: OpenStorage(storage), identity: identity, logger: logger)
+                .map { .init(service: $0) }
+        }
         return ServiceGroup(configuration: .init(
             services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
     }

@@ -93,8 +93,9 @@ public enum WebsiteApp {
         if configuration.password == nil {
             logger.notice("no DASHBOARD_PASSWORD: the dashboard is read-only and only listens on loopback")
         }
+        let alerts = AlertApp.services(configuration: configuration.service, storage: storage, identity: identity, logger: logger)
         return ServiceGroup(configuration: .init(
-            services: [heartbeat, app, hub], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+            services: [heartbeat, app] + alerts + [hub], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
     }
 
     static let saltKey = "website_session_salt"

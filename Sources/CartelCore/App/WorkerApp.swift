@@ -16,7 +16,8 @@ public enum WorkerApp {
             service: configuration.service, storage: storage, identity: identity,
             intervalSeconds: configuration.heartbeatSeconds, memoryBudgetMB: configuration.memoryBudgetMB,
             clock: SystemTime(), logger: logger)
+        let alerts = AlertApp.services(configuration: configuration, storage: storage, identity: identity, logger: logger)
         return ServiceGroup(configuration: .init(
-            services: [heartbeat] + extra, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+            services: [heartbeat] + extra + alerts, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
     }
 }

@@ -7,11 +7,14 @@ public struct ServiceConfiguration: Sendable, Equatable {
     public var heartbeatSeconds: Int
     public var memoryBudgetMB: Int
     public var logLevel: Logger.Level
+    /// Where this service's share of alerts goes (one surviving service sends them all).
+    public var alerts: AlertConfiguration
 
     public init(
         service: ServiceName, database: DatabaseLocation, heartbeatSeconds: Int = 5,
-        memoryBudgetMB: Int? = nil, logLevel: Logger.Level = .info
+        memoryBudgetMB: Int? = nil, logLevel: Logger.Level = .info, alerts: AlertConfiguration = AlertConfiguration()
     ) {
+        self.alerts = alerts
         self.service = service
         self.database = database
         self.heartbeatSeconds = heartbeatSeconds
@@ -26,7 +29,8 @@ public struct ServiceConfiguration: Sendable, Equatable {
             database: try DatabaseLocation.parse(settings.string("DATABASE_URL", default: DatabaseLocation.defaultURL)),
             heartbeatSeconds: try settings.int("HEARTBEAT_SECONDS", default: 5, in: 1...3600),
             memoryBudgetMB: try settings.int(service.memoryBudgetKey, default: service.defaultMemoryBudgetMB, in: 16...1_048_576),
-            logLevel: try settings.oneOf("LOG_LEVEL", default: Logger.Level.info)
+            logLevel: try settings.oneOf("LOG_LEVEL", default: Logger.Level.info),
+            alerts: try AlertConfiguration(settings: settings)
         )
     }
 }

@@ -37,4 +37,7 @@ public protocol AlertStorage: Sendable {
     func markAlert(id: Int64, status: OutboxAlert.Status, error: String?, at time: Date) async throws
     /// Deletes delivered or failed alerts older than `cutoff`; returns how many.
     func pruneAlerts(olderThan cutoff: Date) async throws -> Int
+    /// Takes or renews the right to send alerts until `until`, unless another holder has it
+    /// past `now`; in one transaction, so of several services exactly one sends.
+    func claimAlertLease(holder: String, until: Date, now: Date) async throws -> Bool
 }

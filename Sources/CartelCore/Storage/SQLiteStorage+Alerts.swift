@@ -30,6 +30,25 @@ extension SQLiteStorage: AlertStorage {
         }
     }
 
+    public func claimAlertLease(holder: String, until: Date, now: Date) async throws -> Bool {
+        try await pool.write { db in
+            if let text = try String.fetchOne(db, sql: "SELECT value FROM engine_state WHERE key = 'alert_sender'"),
+                let lease = try? JSONDecoder().decode([String: String].self, from: Data(text.utf8)),
+                let other = lease["holder"], other != holder, let end = lease["until"].flatMap(UTCTime.parseISO8601), end > now
+            {
+                return false
+            }
+            let value = String(decoding: try JSONEncoder().encode(["holder": holder, "until": UTCTime.iso8601(until)]), as: UTF8.self)
+            try db.execute(
+                sql: """
+                    INSERT INTO engine_state (key, value, updated_at) VALUES ('alert_sender', ?, ?)
+                    ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at
+                    """,
+                arguments: [value, UTCTime.sqlite(now)])
+            return true
+        }
+    }
+
     public func pruneAlerts(olderThan cutoff: Date) async throws -> Int {
         try await pool.write { db in
             try db.execute(sql: "DELETE FROM alert_outbox WHERE status != 'pending' AND updated_at < ?", arguments: [UTCTime.sqlite(cutoff)])
