@@ -86,6 +86,13 @@ import Testing
         let rows = try await reopened.query("SELECT status, last_error FROM alert_outbox ORDER BY id")
         #expect(rows.map { $0[0] } == ["sent", "failed"])
         #expect(rows[1][1]?.hasPrefix("not sent: 48 hours old") == true)
+        // Pruning: a pending alert written before the cutoff goes (nobody sent it while it was news);
+        // one written after stays; delivered ones go once they changed before the cutoff.
+        try await reopened.enqueueAlert(kind: "message", payload: #"{"text":"ancient"}"#, at: Date().addingTimeInterval(-10 * 86_400))
+        try await reopened.enqueueAlert(kind: "message", payload: #"{"text":"fresh"}"#, at: Date())
+        #expect(try await reopened.pruneAlerts(olderThan: Date().addingTimeInterval(-7 * 86_400)) == 1)
+        #expect(try await reopened.pendingAlerts(limit: 10).map(\.payload) == [#"{"text":"fresh"}"#])
+        #expect(try await reopened.query("SELECT COUNT(*) FROM alert_outbox")[0][0] == "3")  // sent, failed, fresh
     }
 
     @Test func ordersAndClosedTradesPutTheirAlertsInTheOutboxWithTheirWrites() async throws {

@@ -35,7 +35,8 @@ public protocol AlertStorage: Sendable {
     func pendingAlerts(limit: Int) async throws -> [OutboxAlert]
     /// Records one delivery attempt's result.
     func markAlert(id: Int64, status: OutboxAlert.Status, error: String?, at time: Date) async throws
-    /// Deletes delivered or failed alerts older than `cutoff`; returns how many.
+    /// Deletes delivered or failed alerts last changed before `cutoff`, and pending ones written
+    /// before it (far too old to be sent: nobody sent them while they were news); returns how many.
     func pruneAlerts(olderThan cutoff: Date) async throws -> Int
     /// Takes or renews the right to send alerts until `until`, unless another holder has it
     /// past `now`; in one transaction, so of several services exactly one sends.

@@ -51,7 +51,9 @@ extension SQLiteStorage: AlertStorage {
 
     public func pruneAlerts(olderThan cutoff: Date) async throws -> Int {
         try await pool.write { db in
-            try db.execute(sql: "DELETE FROM alert_outbox WHERE status != 'pending' AND updated_at < ?", arguments: [UTCTime.sqlite(cutoff)])
+            try db.execute(
+                sql: "DELETE FROM alert_outbox WHERE (status != 'pending' AND updated_at < ?) OR (status = 'pending' AND created_at < ?)",
+                arguments: [UTCTime.sqlite(cutoff), UTCTime.sqlite(cutoff)])
             return db.changesCount
         }
     }

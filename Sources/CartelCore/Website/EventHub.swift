@@ -130,6 +130,10 @@ public actor EventHub<C: TimeSource>: Service {
             guard let journal = try await storage.storage() as? any DashboardStorage else { return }
             let removed = try await journal.pruneEvents(olderThan: clock.wallTime.addingTimeInterval(-keep))
             if removed > 0 { logger.debug("pruned old events", metadata: ["count": "\(removed)"]) }
+            // The alert outbox too, so it stays bounded when no service sends alerts.
+            if let outbox = journal as? any AlertStorage {
+                _ = try await outbox.pruneAlerts(olderThan: clock.wallTime.addingTimeInterval(-7 * 86_400))
+            }
         } catch {
             logger.warning("cannot prune the events journal", metadata: ["error": "\(error)"])
         }
