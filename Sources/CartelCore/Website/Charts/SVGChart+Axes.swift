@@ -157,26 +157,15 @@ extension SVGChart {
             return kept
         }
 
-        /// `(ISO 8601 UTC, "MM-DD HH:mm")` for a Unix time.
+        /// `(ISO 8601 UTC, "MM-DD HH:mm")` for a Unix time (formatted by ``UTCTime``).
         static func text(_ time: Double) -> (iso: String, short: String) {
-            let seconds = Int64(min(max(time, -1e14), 1e14).rounded(.down))
-            var days = seconds / 86_400, rest = seconds % 86_400
-            if rest < 0 { rest += 86_400; days -= 1 }
-            // Days to civil date (Howard Hinnant's algorithm).
-            let z = days + 719_468
-            let era = (z >= 0 ? z : z - 146_096) / 146_097
-            let doe = z - era * 146_097
-            let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365
-            let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-            let mp = (5 * doy + 2) / 153
-            let day = doy - (153 * mp + 2) / 5 + 1
-            let month = mp < 10 ? mp + 3 : mp - 9
-            let year = yoe + era * 400 + (month <= 2 ? 1 : 0)
-            func two(_ value: Int64) -> String { value < 10 ? "0\(value)" : "\(value)" }
-            let clock = "\(two(rest / 3600)):\(two(rest % 3600 / 60))"
-            let date = "\(two(month))-\(two(day))"
-            let yearText = year >= 0 && year < 10000 ? String(repeating: "0", count: max(0, 4 - "\(year)".count)) + "\(year)" : "\(year)"
-            return ("\(yearText)-\(date)T\(clock):\(two(rest % 60))Z", "\(date) \(clock)")
+            let iso = UTCTime.iso8601(Date(timeIntervalSince1970: min(max(time, -1e14), 1e14).rounded(.down)), fractional: false)
+            // `YYYY-MM-DDTHH:MM:SSZ`: the month-day and hour-minute parts.
+            let characters = Array(iso)
+            guard characters.count >= 20 else { return (iso, iso) }
+            let end = characters.count
+            let short = String(characters[(end - 15)..<(end - 10)]) + " " + String(characters[(end - 9)..<(end - 4)])
+            return (iso, short)
         }
     }
 }
