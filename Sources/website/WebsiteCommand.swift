@@ -1,29 +1,8 @@
 import ArgumentParser
 import CartelCore
-import Dispatch
-import NIOCore
-import NIOPosix
-
-#if canImport(Glibc)
-import Glibc
-#endif
-
-/// Starts the website with SwiftNIO's event loops as Swift Concurrency's executor, before any
-/// task runs: a request is then handled on the thread that read it, without a hop to another
-/// thread pool and back (fewer threads, less memory, more requests per second).
-@main
-enum WebsiteEntry {
-    static func main() {
-        _ = NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
-        Task {
-            await WebsiteCommand.main()
-            exit(0)
-        }
-        dispatchMain()
-    }
-}
 
 /// `website`: the dashboard and JSON API (`/api/health`) on WEBSITE_HOST:WEBSITE_PORT.
+@main
 struct WebsiteCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "website",

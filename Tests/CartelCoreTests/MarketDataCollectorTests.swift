@@ -166,8 +166,11 @@ import Testing
         let dir = try TemporaryDirectory(prefix: "collector")
         defer { dir.remove() }
         let storage = try SQLiteStorage(path: dir.file("db.sqlite"))
+        // One set of times for both runs: computed twice, a minute boundary between the two
+        // calls would shift the second set and store four candles instead of three.
+        let times = Self.times(3)
         try await withFakeKraken { fake, url in
-            await fake.setCandles(pairKey: "XXBTZUSD", interval: 1, Self.rows(Self.times(2)))
+            await fake.setCandles(pairKey: "XXBTZUSD", interval: 1, Self.rows(Array(times.prefix(2))))
             try await collecting(url: url, storage: storage) { _, _ in
                 #expect(await Processes.eventually(10) { (try? await stored(storage).count) == 2 })
             }
@@ -175,7 +178,7 @@ import Testing
         #expect(try await storage.cachedAssetPairs() != nil)
         try await withFakeKraken { fake, url in
             await fake.setDefault("AssetPairs", .status(503, "<html>maintenance</html>"))
-            await fake.setCandles(pairKey: "XXBTZUSD", interval: 1, Self.rows(Self.times(3)))
+            await fake.setCandles(pairKey: "XXBTZUSD", interval: 1, Self.rows(times))
             try await collecting(url: url, storage: storage) { _, _ in
                 #expect(await Processes.eventually(10) { (try? await stored(storage).count) == 3 })
             }

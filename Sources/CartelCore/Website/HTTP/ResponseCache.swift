@@ -28,11 +28,7 @@ final class ResponseCache: Sendable {
         _ key: String, marker: Int64, maxAge: Duration? = nil, make: () async throws -> (HTTPResponse.Status, ByteBuffer)
     ) async throws -> Response {
         let now = ContinuousClock.now
-        if marker >= 0, let entry = entries.withLock({ $0[key] }), entry.marker == marker,
-            maxAge.map({ entry.storedAt.duration(to: now) < $0 }) ?? true
-        {
-            return Self.response(entry.status, entry.body)
-        }
+        if let cached = cached(key, marker: marker, maxAge: maxAge, now: now) { return cached }
         let (status, body) = try await make()
         if marker >= 0 {
             entries.withLock { entries in
@@ -43,9 +39,19 @@ final class ResponseCache: Sendable {
         return Self.response(status, body)
     }
 
+    /// The answer stored for `key` under `marker`, if any (and young enough).
+    func cached(_ key: String, marker: Int64, maxAge: Duration? = nil, now: ContinuousClock.Instant = .now) -> Response? {
+        guard marker >= 0, let entry = entries.withLock({ $0[key] }), entry.marker == marker,
+            maxAge.map({ entry.storedAt.duration(to: now) < $0 }) ?? true
+        else { return nil }
+        return Self.response(entry.status, entry.body)
+    }
+
+    static let jsonFields: HTTPFields = [.contentType: "application/json; charset=utf-8", .cacheControl: "no-store"]
+
     static func response(_ status: HTTPResponse.Status, _ body: ByteBuffer) -> Response {
         Response(
-            status: status, headers: [.contentType: "application/json; charset=utf-8", .cacheControl: "no-store"],
+            status: status, headers: jsonFields,
             body: .init(byteBuffer: body))
     }
 }

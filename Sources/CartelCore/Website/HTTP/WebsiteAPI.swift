@@ -40,6 +40,12 @@ struct WebsiteAPI: Sendable {
         get(router, "/api/markets") { _ in try await dashboard.markets() }
         let candleParameters = Self.allowed("GET /api/candles")
         router.get("/api/candles") { request, _ in
+            // Served from memory until the next stored candle (every candle write is an event),
+            // keyed by the query as sent: only a query that passed the checks below is stored,
+            // so a repeated one is answered without parsing it again.
+            let marker = hub.followed.load(ordering: .relaxed)
+            let key = "candles?" + (request.uri.query ?? "")
+            if let cached = cache.cached(key, marker: marker) { return cached }
             let query = try QueryReader(request, allowed: candleParameters)
             guard let pair = try query.pair("pair") else { throw APIError.badRequest("'pair' is required (e.g. BTC/USD)", code: "missing_parameter") }
             guard let interval = try query.interval("interval") else {
@@ -47,9 +53,7 @@ struct WebsiteAPI: Sendable {
             }
             let limit = try query.int("limit", in: 1...5000) ?? 500
             let before = try query.date("before")
-            // Served from memory until the next stored candle (every candle write is an event).
-            let key = "candles|\(pair)|\(interval)|\(limit)|\(before.map { String($0.timeIntervalSince1970) } ?? "-")"
-            return try await cache.json(key, marker: hub.followed.load(ordering: .relaxed)) {
+            return try await cache.json(key, marker: marker) {
                 let candles = try await dashboard.candles(pair: pair, intervalMinutes: interval, limit: limit, before: before)
                 return (.ok, try WebsiteApp.jsonBody(CandlesDTO(pair: pair, intervalMinutes: interval, candles: candles.map(CandleDTO.init))))
             }
