@@ -19,7 +19,7 @@ import Testing
 
     static func sender(_ storage: SQLiteStorage, url: String, holder: String, logger: Logger) -> AlertSender<SystemTime> {
         AlertSender(
-            storage: OpenStorage(storage), holder: holder, notifier: TelegramNotifier(apiURL: url, token: Self.token, chatID: "987654321"),
+            storage: OpenStorage(storage), holder: holder, notifiers: [TelegramNotifier(apiURL: url, token: Self.token, chatID: "987654321")],
             clock: SystemTime(), spacing: .milliseconds(50), poll: .milliseconds(50), logger: logger)
     }
 
@@ -133,6 +133,80 @@ import Testing
             try await Task.sleep(for: .milliseconds(300))
         }
         #expect(await fake.messages().map(\.text) == (0..<6).map { "alert \($0)" })
+    }
+
+    /// Runs one sender with `notifiers` until the outbox has nothing pending.
+    func drain(_ storage: SQLiteStorage, notifiers: [any Notifier], events: Set<AlertCategory> = Set(AlertCategory.allCases), logger: Logger) async throws {
+        let sender = AlertSender(
+            storage: OpenStorage(storage), holder: "test", notifiers: notifiers, events: events, clock: SystemTime(),
+            spacing: .milliseconds(20), poll: .milliseconds(50), logger: logger)
+        let task = Task { try await sender.run() }
+        defer { task.cancel() }
+        let deadline = Date().addingTimeInterval(20)
+        while Date() < deadline, try await !storage.pendingAlerts(limit: 1).isEmpty { try await Task.sleep(for: .milliseconds(50)) }
+        #expect(try await storage.pendingAlerts(limit: 1).isEmpty, "the outbox was not emptied in time")
+    }
+
+    @Test(.timeLimit(.minutes(1))) func aWebhookGetsJSONOrPlainTextAndEachDestinationGetsEveryAlertOnce() async throws {
+        let dir = try TemporaryDirectory(prefix: "alerts")
+        defer { dir.remove() }
+        let storage = try SQLiteStorage(path: dir.file("db.sqlite"))
+        try await storage.setPause(PauseState(paused: true, by: "<ops & co>", at: Date()))
+        try await storage.enqueueAlert(kind: "engine", payload: #"{"text":"<b>Engine started</b>"}"#, at: Date())
+        let fake = FakeTelegram(validToken: Self.token)
+        await fake.scriptHook([503, 200, 404])  // a transient failure is retried; a 404 is given up
+        let lines = Lines()
+        try await fake.run { url in
+            try await drain(storage, notifiers: [
+                TelegramNotifier(apiURL: url, token: Self.token, chatID: "987654321"),
+                WebhookNotifier(url: "\(url)/hook", format: .json),
+            ], logger: lines.logger)
+        }
+        #expect(await fake.messages().map(\.text) == ["<b>New entries paused</b> by &lt;ops &amp; co&gt;\nexits still run", "<b>Engine started</b>"])
+        let hooks = await fake.hooks()
+        #expect(hooks.count == 3)
+        #expect(hooks.allSatisfy { $0.contentType == "application/json" })
+        let first = try #require(try JSONSerialization.jsonObject(with: Data(hooks[1].body.utf8)) as? [String: String])
+        #expect(first["kind"] == "pause" && first["text"] == "New entries paused by <ops & co>\nexits still run")
+        #expect(first["html"] == "<b>New entries paused</b> by &lt;ops &amp; co&gt;\nexits still run")
+        // The first alert reached both; the second reached Telegram and was refused by the hook.
+        let rows = try await storage.query("SELECT status, delivered_to, last_error FROM alert_outbox ORDER BY id")
+        #expect(rows.map { $0[0] } == ["sent", "sent"])
+        #expect(rows.map { $0[1] } == ["telegram,webhook", "telegram,webhook!"])
+        #expect(rows[1][2]?.hasPrefix("webhook: HTTP 404") == true)
+
+        // ntfy-style: the plain text alone.
+        try await storage.enqueueAlert(kind: "engine", payload: #"{"text":"<b>Engine stopped</b> &amp; saved"}"#, at: Date())
+        try await fake.run { url in
+            try await drain(storage, notifiers: [WebhookNotifier(url: "\(url)/hook", format: .text)], logger: lines.logger)
+        }
+        #expect(try await storage.query("SELECT status FROM alert_outbox ORDER BY id DESC LIMIT 1")[0][0] == "sent")
+        #expect(!lines.all.contains { $0.contains("AAH-secret") }, "the token leaked into a log line")
+    }
+
+    @Test(.timeLimit(.minutes(1))) func alertEventsSelectsKindsAndABadTokenIsReportedAtStart() async throws {
+        let dir = try TemporaryDirectory(prefix: "alerts")
+        defer { dir.remove() }
+        let storage = try SQLiteStorage(path: dir.file("db.sqlite"))
+        try await storage.enqueueAlert(kind: "order", payload: #"{"status":"placed","side":"buy","pair":"BTC/USD","quantity":"1"}"#, at: Date())
+        try await storage.setPause(PauseState(paused: true, by: "website", at: Date()))
+        let fake = FakeTelegram(validToken: "987:the-right-token")
+        let lines = Lines()
+        try await fake.run { url in
+            try await drain(
+                storage, notifiers: [TelegramNotifier(apiURL: url, token: Self.token, chatID: "987654321")], events: [.pause], logger: lines.logger)
+        }
+        let rows = try await storage.query("SELECT kind, status, last_error FROM alert_outbox ORDER BY id")
+        #expect(rows.map { $0[1] } == ["skipped", "failed"])
+        #expect(rows[0][2] == "not selected by ALERT_EVENTS (orders)")
+        #expect(rows[1][2]?.hasPrefix("401") == true)
+        #expect(lines.all.filter { $0.contains("Telegram refuses TELEGRAM_BOT_TOKEN") }.count == 1)
+        #expect(!lines.all.contains { $0.contains("AAH-secret") }, "the token leaked into a log line")
+        #expect(throws: ConfigurationError.self) { try AlertConfiguration(settings: .values(["ALERT_EVENTS": "orders,trades,fills"])) }
+        #expect(try AlertConfiguration(settings: .values(["ALERT_EVENTS": "orders, Pause"])).events == [.orders, .pause])
+        let hook = try AlertConfiguration(settings: .values(["ALERT_WEBHOOK_URL": "https://ntfy.sh/secret-topic-123", "ALERT_WEBHOOK_FORMAT": "text"]))
+        #expect(hook.isEnabled && hook.webhookFormat == .text && !"\(hook)".contains("secret-topic"))
+        #expect(throws: ConfigurationError.self) { try AlertConfiguration(settings: .values(["ALERT_WEBHOOK_URL": "ntfy.sh/topic"])) }
     }
 
     @Test func alertSettingsAreCheckedAndTheTokenNeverPrinted() throws {

@@ -35,7 +35,7 @@ import TestSupport
                 """)
         }
         let storage = try SQLiteStorage(path: path)
-        #expect(try await storage.appliedMigrations().last == "v6-alert-outbox")
+        #expect(try await storage.appliedMigrations().last == "v7-alert-destinations")
         // Every candle with a later one is final; the newest is not.
         let final = try await storage.closedCandles(pair: "BTC/USD", intervalMinutes: 1, after: nil)
         #expect(final.count == 2)
@@ -49,5 +49,32 @@ import TestSupport
         #expect(try await storage.peakEquity(mode: .live, since: nil) == nil)
         // A parameter of exactly 1 reads back as a number (it once read as a boolean).
         #expect(try await storage.strategies().first?.parameters == ["stop_loss": 1])
+    }
+
+    /// v7 rebuilds the outbox: the rows and their ids survive, the status gains `skipped`, and
+    /// the triggers that fill it still fire (they were dropped and re-created around the rebuild).
+    @Test func aVersion6OutboxMigratesWithItsRowsAndTriggers() async throws {
+        let dir = try TemporaryDirectory(prefix: "migrate")
+        defer { dir.remove() }
+        let path = dir.file("old.sqlite")
+        let queue = try DatabaseQueue(path: path)
+        try SQLiteSchema.migrator.migrate(queue, upTo: "v6-alert-outbox")
+        try await queue.write { db in
+            try db.execute(sql: """
+                INSERT INTO alert_outbox (id, kind, payload, status, attempts, last_error, created_at, updated_at)
+                    VALUES (41, 'message', '{"text":"old"}', 'failed', 1, '403 blocked', '2025-01-01 00:00:00.000', '2025-01-01 00:00:00.000'),
+                           (42, 'message', '{"text":"waiting"}', 'pending', 0, NULL, '2025-01-01 00:00:00.000', '2025-01-01 00:00:00.000');
+                """)
+        }
+        try queue.close()
+        let storage = try SQLiteStorage(path: path)
+        let pending = try await storage.pendingAlerts(limit: 10)
+        #expect(pending.map(\.id) == [42])
+        #expect(pending.first?.deliveredTo == [])
+        try await storage.markAlert(id: 42, status: .skipped, error: "not selected", at: Date())
+        try await storage.setPause(PauseState(paused: true, by: "test", at: Date()))
+        let after = try await storage.pendingAlerts(limit: 10)
+        #expect(after.map(\.kind) == ["pause"])
+        #expect(after.first.map { $0.id > 42 } == true)
     }
 }

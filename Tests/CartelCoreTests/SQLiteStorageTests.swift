@@ -8,7 +8,7 @@ import Testing
     let dir: TemporaryDirectory
     init() throws { dir = try TemporaryDirectory(prefix: "storage") }
 
-    static let migrations = ["v1-foundation", "v2-kraken-asset-pairs", "v3-kraken-nonce", "v4-final-candles-and-ledgers-per-mode", "v5-events-and-service-memory", "v6-alert-outbox",
+    static let migrations = ["v1-foundation", "v2-kraken-asset-pairs", "v3-kraken-nonce", "v4-final-candles-and-ledgers-per-mode", "v5-events-and-service-memory", "v6-alert-outbox", "v7-alert-destinations",
     ]
 
     @Test func migrationsCreateTheWholeSchema() async throws {

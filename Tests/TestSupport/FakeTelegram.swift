@@ -4,7 +4,9 @@ import Logging
 
 /// A fake Telegram Bot API on a loopback port: `POST /bot<token>/sendMessage` answers with the
 /// recorded real responses in `Tests/Fixtures/telegram`, in the order scripted (then success),
-/// and records every message it was sent.
+/// and records every message it was sent; `getMe` answers for the bot; a token other than
+/// `validToken` (when set) gets the recorded 401 on every method. `POST /hook` is a webhook
+/// endpoint recording what it receives and answering the scripted HTTP statuses (then 200).
 public final class FakeTelegram: Sendable {
     public struct Message: Sendable, Equatable {
         public var token: String
@@ -33,15 +35,32 @@ public final class FakeTelegram: Sendable {
         public static let cantParseEntities = Answer(fixture: "telegram_error_400_cant_parse_entities.json", status: 400)
     }
 
+    /// One request to `/hook`.
+    public struct HookRequest: Sendable, Equatable {
+        public var contentType: String
+        public var body: String
+    }
+
     actor State {
         var script: [Answer] = []
+        var hookScript: [Int] = []
+        var hooks: [HookRequest] = []
         var messages: [Message] = []
+        func nextHookStatus() -> Int { hookScript.isEmpty ? 200 : hookScript.removeFirst() }
+        func recordHook(_ request: HookRequest) { hooks.append(request) }
         func next() -> Answer { script.isEmpty ? .ok : script.removeFirst() }
         func record(_ message: Message) { messages.append(message) }
     }
 
     let state = State()
-    public init() {}
+    let validToken: String?
+
+    public init(validToken: String? = nil) {
+        self.validToken = validToken
+    }
+
+    public func scriptHook(_ statuses: [Int]) async { await state.setHookScript(statuses) }
+    public func hooks() async -> [HookRequest] { await state.hooks }
 
     public func script(_ answers: [Answer]) async { await state.setScript(answers) }
     public func messages() async -> [Message] { await state.messages }
@@ -49,20 +68,35 @@ public final class FakeTelegram: Sendable {
     public func application(onRunning: @escaping @Sendable (Int) -> Void) -> some ApplicationProtocol {
         let router = Router()
         let state = self.state
+        let validToken = self.validToken
+        @Sendable func answer(_ fixture: String, status: Int, edit: (inout [String: Any]) -> Void = { _ in }) throws -> Response {
+            var json = try Fixtures.json("telegram/\(fixture)")
+            edit(&json)
+            let data = try JSONSerialization.data(withJSONObject: json)
+            return Response(status: .init(code: status), headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
+        }
+        @Sendable func refused(_ bot: String) -> Bool { validToken.map { "bot\($0)" != bot } ?? false }
+        router.post("/:bot/getMe") { _, context -> Response in
+            if refused(try context.parameters.require("bot")) { return try answer("telegram_error_401_unauthorized.json", status: 401) }
+            return try answer("telegram_getMe_ok.constructed.json", status: 200)
+        }
+        router.post("/hook") { request, _ -> Response in
+            let body = try await request.body.collect(upTo: 1 << 20)
+            await state.recordHook(HookRequest(contentType: request.headers[.contentType] ?? "", body: String(buffer: body)))
+            return Response(status: .init(code: await state.nextHookStatus()), headers: [.init("Retry-After")!: "1"])
+        }
         router.post("/:bot/sendMessage") { request, context -> Response in
             let bot = try context.parameters.require("bot")
+            if refused(bot) { return try answer("telegram_error_401_unauthorized.json", status: 401) }
             let body = try await request.body.collect(upTo: 1 << 20)
             let fields = (try? JSONSerialization.jsonObject(with: Data(buffer: body))) as? [String: Any] ?? [:]
             await state.record(Message(
                 token: String(bot.dropFirst(3)), chatID: "\(fields["chat_id"] ?? "")", text: fields["text"] as? String ?? "",
                 parseMode: fields["parse_mode"] as? String, at: Date()))
-            let answer = await state.next()
-            var json = try Fixtures.json("telegram/\(answer.fixture)")
-            if let retry = answer.retryAfter { json["parameters"] = ["retry_after": retry] }
-            let data = try JSONSerialization.data(withJSONObject: json)
-            return Response(
-                status: .init(code: answer.status), headers: [.contentType: "application/json"],
-                body: .init(byteBuffer: ByteBuffer(bytes: data)))
+            let scripted = await state.next()
+            return try answer(scripted.fixture, status: scripted.status) { json in
+                if let retry = scripted.retryAfter { json["parameters"] = ["retry_after": retry] }
+            }
         }
         return Application(
             router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0), serverName: "fake-telegram"),
@@ -87,4 +121,5 @@ public final class FakeTelegram: Sendable {
 
 extension FakeTelegram.State {
     func setScript(_ answers: [FakeTelegram.Answer]) { script = answers }
+    func setHookScript(_ statuses: [Int]) { hookScript = statuses }
 }

@@ -9,16 +9,22 @@ public enum AlertApp {
         configuration: ServiceConfiguration, storage: any StorageProvider, identity: ProcessIdentity, logger: Logger
     ) -> [any Service] {
         let alerts = configuration.alerts
-        guard alerts.isEnabled, let token = alerts.telegramToken, let chat = alerts.telegramChatID else {
-            logger.notice("alerts are off: set TELEGRAM_BOT_TOKEN and TELEGRAM_CHAT_ID to receive them")
+        var notifiers: [any Notifier] = []
+        if let token = alerts.telegramToken, let chat = alerts.telegramChatID {
+            notifiers.append(TelegramNotifier(apiURL: alerts.telegramAPIURL, token: token, chatID: chat))
+        }
+        if let url = alerts.webhookURL {
+            notifiers.append(WebhookNotifier(url: url, format: alerts.webhookFormat))
+        }
+        guard !notifiers.isEmpty else {
+            logger.notice("alerts are off: set TELEGRAM_BOT_TOKEN and TELEGRAM_CHAT_ID, or ALERT_WEBHOOK_URL, to receive them")
             return []
         }
-        let notifier = TelegramNotifier(apiURL: alerts.telegramAPIURL, token: token, chatID: chat)
-        logger.notice("alerts go to Telegram", metadata: ["to": "\(notifier.destination)"])
+        for notifier in notifiers { logger.notice("alerts go to \(notifier.name)", metadata: ["to": "\(notifier.destination)"]) }
         return [
             AlertSender(
-                storage: storage, holder: "\(configuration.service.rawValue) pid \(identity.pid) on \(identity.host)", notifier: notifier,
-                clock: SystemTime(), keepDays: alerts.keepDays, logger: logger)
+                storage: storage, holder: "\(configuration.service.rawValue) pid \(identity.pid) on \(identity.host)", notifiers: notifiers,
+                events: alerts.events, clock: SystemTime(), keepDays: alerts.keepDays, logger: logger)
         ]
     }
 }

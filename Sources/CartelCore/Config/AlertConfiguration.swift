@@ -1,17 +1,36 @@
-/// Where alerts go: `TELEGRAM_BOT_TOKEN` and `TELEGRAM_CHAT_ID` (both or neither),
-/// `TELEGRAM_API_URL` (default `https://api.telegram.org`), `ALERT_KEEP_DAYS` (7). Without a
-/// token the services run and say once that alerts are off. The token never appears in a
-/// description or a log line.
+import Foundation
+
+/// Where alerts go and which: Telegram (`TELEGRAM_BOT_TOKEN` with `TELEGRAM_CHAT_ID`), a webhook
+/// (`ALERT_WEBHOOK_URL`), both, or neither (alerts off). The token and the webhook URL (which may
+/// carry a secret topic or key) never appear in `description`.
 public struct AlertConfiguration: Sendable, Equatable, CustomStringConvertible {
+    public enum WebhookFormat: String, Sendable, CaseIterable {
+        /// `POST` of `{"kind","text","html","createdAt"}`.
+        case json
+        /// `POST` of the plain text (ntfy-style endpoints).
+        case text
+    }
+
     public var telegramToken: String?
     public var telegramChatID: String?
     public var telegramAPIURL: String
+    public var webhookURL: String?
+    public var webhookFormat: WebhookFormat
+    /// The kinds of alert sent (`ALERT_EVENTS`, default all); the others are recorded as skipped.
+    public var events: Set<AlertCategory>
     public var keepDays: Int
 
-    public init(telegramToken: String? = nil, telegramChatID: String? = nil, telegramAPIURL: String = "https://api.telegram.org", keepDays: Int = 7) {
+    public init(
+        telegramToken: String? = nil, telegramChatID: String? = nil, telegramAPIURL: String = "https://api.telegram.org",
+        webhookURL: String? = nil, webhookFormat: WebhookFormat = .json, events: Set<AlertCategory> = Set(AlertCategory.allCases),
+        keepDays: Int = 7
+    ) {
         self.telegramToken = telegramToken
         self.telegramChatID = telegramChatID
         self.telegramAPIURL = telegramAPIURL
+        self.webhookURL = webhookURL
+        self.webhookFormat = webhookFormat
+        self.events = events
         self.keepDays = keepDays
     }
 
@@ -28,17 +47,49 @@ public struct AlertConfiguration: Sendable, Equatable, CustomStringConvertible {
             throw ConfigurationError(key: "TELEGRAM_CHAT_ID", value: chat, expected: "a numeric chat id (e.g. 987654321 or -1001234567890) or @channel")
         }
         let url = settings.string("TELEGRAM_API_URL", default: "https://api.telegram.org")
-        guard url.hasPrefix("https://") || url.hasPrefix("http://") else {
+        guard Self.isHTTPURL(url) else {
             throw ConfigurationError(key: "TELEGRAM_API_URL", value: url, expected: "an http(s) URL")
         }
+        let webhook = settings.raw("ALERT_WEBHOOK_URL", isSecret: true)
+        if let webhook, !Self.isHTTPURL(webhook) {
+            // The value may hold a secret: name only what is wrong with it.
+            throw ConfigurationError(key: "ALERT_WEBHOOK_URL", value: "(not shown)", expected: "an http(s) URL such as https://ntfy.sh/your-topic")
+        }
         self.init(
-            telegramToken: token, telegramChatID: chat, telegramAPIURL: url,
+            telegramToken: token, telegramChatID: chat, telegramAPIURL: url, webhookURL: webhook,
+            webhookFormat: try settings.oneOf("ALERT_WEBHOOK_FORMAT", default: WebhookFormat.json),
+            events: try Self.events(settings.raw("ALERT_EVENTS")),
             keepDays: try settings.int("ALERT_KEEP_DAYS", default: 7, in: 1...365))
     }
 
-    public var isEnabled: Bool { telegramToken != nil && telegramChatID != nil }
+    /// `all` (or unset) or a comma-separated list of ``AlertCategory`` names.
+    static func events(_ text: String?) throws -> Set<AlertCategory> {
+        guard let text, text.lowercased() != "all" else { return Set(AlertCategory.allCases) }
+        var events: Set<AlertCategory> = []
+        for name in text.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces).lowercased() }) where !name.isEmpty {
+            guard let category = AlertCategory(rawValue: name) else {
+                throw ConfigurationError(
+                    key: "ALERT_EVENTS", value: text,
+                    expected: "all, or a comma-separated list of \(AlertCategory.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            events.insert(category)
+        }
+        return events
+    }
+
+    static func isHTTPURL(_ text: String) -> Bool {
+        guard let url = URL(string: text), let scheme = url.scheme?.lowercased(), scheme == "http" || scheme == "https",
+            let host = url.host, !host.isEmpty
+        else { return false }
+        return true
+    }
+
+    public var isEnabled: Bool { (telegramToken != nil && telegramChatID != nil) || webhookURL != nil }
 
     public var description: String {
-        "AlertConfiguration(telegram: \(isEnabled ? "chat \(telegramChatID ?? "")" : "off"), api: \(telegramAPIURL), keepDays: \(keepDays))"
+        let telegram = telegramToken != nil ? "chat \(telegramChatID ?? "")" : "off"
+        let webhook = webhookURL.map { "\(WebhookNotifier.safeDestination($0)) (\(webhookFormat.rawValue))" } ?? "off"
+        let events = self.events.count == AlertCategory.allCases.count ? "all" : self.events.map(\.rawValue).sorted().joined(separator: ",")
+        return "AlertConfiguration(telegram: \(telegram), api: \(telegramAPIURL), webhook: \(webhook), events: \(events), keepDays: \(keepDays))"
     }
 }

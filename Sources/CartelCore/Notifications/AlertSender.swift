@@ -2,18 +2,20 @@ import Foundation
 import Logging
 import ServiceLifecycle
 
-/// Delivers the outbox in order through one notifier: each pending alert as one or more
-/// messages (split at 4,096 characters), at most one per `spacing`, waiting out 429s, backing
-/// off transient failures behind a breaker, and marking an alert `failed` with the reason when
-/// the notifier refuses it for good. Nothing is dropped silently; a crash before an alert is
-/// marked sends it again after the restart (at least once).
+/// Delivers the outbox in order to each notifier (Telegram, a webhook): each pending alert as
+/// one or more messages (split at 4,096 characters), at most one per `spacing` per destination,
+/// waiting out 429s, backing off transient failures behind a breaker, and giving an alert up for
+/// a destination that refuses it for good (stored with the reason). Alerts of a kind
+/// `ALERT_EVENTS` does not select are recorded as skipped. Nothing is dropped silently; a crash
+/// before an alert is recorded sends it again after the restart, only where it had not gone.
 ///
 /// Every service may run one; a lease in the database (renewed every loop, 15 s) lets exactly
 /// one of them send at a time, and another takes over when the holder dies.
 public struct AlertSender<C: TimeSource>: Service {
     let provider: any StorageProvider
     let holder: String
-    let notifier: any Notifier
+    let notifiers: [any Notifier]
+    let events: Set<AlertCategory>
     let clock: C
     let poll: Duration
     let keep: TimeInterval
@@ -24,13 +26,15 @@ public struct AlertSender<C: TimeSource>: Service {
     static var lease: TimeInterval { 15 }
 
     public init(
-        storage: any StorageProvider, holder: String, notifier: any Notifier, clock: C, spacing: Duration = .seconds(1),
-        poll: Duration = .milliseconds(500), keepDays: Int = 7, maxAgeHours: Int = 24, logger: Logger
+        storage: any StorageProvider, holder: String, notifiers: [any Notifier], events: Set<AlertCategory> = Set(AlertCategory.allCases),
+        clock: C, spacing: Duration = .seconds(1), poll: Duration = .milliseconds(500), keepDays: Int = 7, maxAgeHours: Int = 24,
+        logger: Logger
     ) {
         self.maxAge = TimeInterval(maxAgeHours * 3600)
         self.provider = storage
         self.holder = holder
-        self.notifier = notifier
+        self.notifiers = notifiers
+        self.events = events
         self.clock = clock
         self.poll = poll
         self.keep = TimeInterval(keepDays * 86_400)
@@ -39,13 +43,19 @@ public struct AlertSender<C: TimeSource>: Service {
     }
 
     public func run() async throws {
+        // A bad token is said once at start, clearly; the service runs on either way.
+        for notifier in notifiers {
+            if let problem = await notifier.check() {
+                logger.error("alerts: \(problem)", metadata: ["to": "\(notifier.destination)"])
+            }
+        }
         try await cancelWhenGracefulShutdown {
             try await loop()
         }
     }
 
     func loop() async throws {
-        var schedule = DeliverySchedule<C.Instant>(spacing: spacing)
+        var schedules = notifiers.map { _ in DeliverySchedule<C.Instant>(spacing: spacing) }
         var lastPrune = Date.distantPast
         while !Task.isCancelled {
             var pending: [OutboxAlert] = []
@@ -73,13 +83,20 @@ public struct AlertSender<C: TimeSource>: Service {
                 continue
             }
             for alert in pending {
-                try await deliver(alert, names: names, schedule: &schedule, storage: store)
+                guard try await deliver(alert, names: names, schedules: &schedules, storage: store) else { break }
             }
         }
     }
 
-    /// Sends every part of one alert, then records how it ended.
-    func deliver(_ alert: OutboxAlert, names: [Int64: String], schedule: inout DeliverySchedule<C.Instant>, storage: any AlertStorage) async throws {
+    /// Sends one alert to every destination not yet done with it, then records how it ended.
+    /// Returns false when the lease was lost (another service sends from now on).
+    func deliver(
+        _ alert: OutboxAlert, names: [Int64: String], schedules: inout [DeliverySchedule<C.Instant>], storage: any AlertStorage
+    ) async throws -> Bool {
+        if let category = AlertCategory(outboxKind: alert.kind), !events.contains(category) {
+            try await mark(alert, .skipped, error: "not selected by ALERT_EVENTS (\(category.rawValue))", storage: storage)
+            return true
+        }
         // An alert that waited longer than `maxAge` (the sender was off, the chat unreachable for
         // a day) is no longer news: recorded as failed with the reason, and logged, not sent.
         let age = clock.wallTime.timeIntervalSince(alert.createdAt)
@@ -87,17 +104,46 @@ public struct AlertSender<C: TimeSource>: Service {
             let reason = "not sent: \(Int(age / 3600)) hours old, older than the \(Int(maxAge / 3600))-hour limit"
             logger.warning("stale alert not sent", metadata: ["alert": "\(alert.id)", "kind": "\(alert.kind)", "reason": "\(reason)"])
             try await mark(alert, .failed, error: reason, storage: storage)
-            return
+            return true
         }
         let parts = AlertText.split(AlertFormatter.text(alert, strategies: names))
+        // `deliveredTo` holds `name` for a destination that received the alert, `name!` for one
+        // that refused it for good (written as each finishes when there are several).
+        var failures = alert.lastError.map { [$0] } ?? []
+        var delivered = alert.deliveredTo.contains { !$0.hasSuffix("!") }
+        for (index, notifier) in notifiers.enumerated()
+        where !alert.deliveredTo.contains(notifier.name) && !alert.deliveredTo.contains(notifier.name + "!") {
+            let failure: String?
+            switch try await deliver(parts, of: alert, to: notifier, schedule: &schedules[index], storage: storage) {
+            case nil: return false
+            case .some(let reason): failure = reason.map { notifiers.count > 1 ? "\(notifier.name): \($0)" : $0 }
+            }
+            if let failure { failures.append(failure) } else { delivered = true }
+            if notifiers.count > 1 {
+                try await record {
+                    try await storage.markAlertDone(id: alert.id, destination: notifier.name + (failure == nil ? "" : "!"), error: failure, at: clock.wallTime)
+                }
+            }
+        }
+        // Sent when at least one destination has it; the refusals of others stay in last_error.
+        try await mark(alert, delivered ? .sent : .failed, error: failures.isEmpty ? nil : failures.joined(separator: "; "), storage: storage)
+        return true
+    }
+
+    /// Sends every part of one alert to one notifier: `nil` when the lease was lost, `.some(nil)`
+    /// when delivered, `.some(reason)` when given up.
+    func deliver(
+        _ parts: [String], of alert: OutboxAlert, to notifier: any Notifier, schedule: inout DeliverySchedule<C.Instant>,
+        storage: any AlertStorage
+    ) async throws -> String?? {
         var index = 0
         while index < parts.count {
             let wait = schedule.wait(now: clock.now)
             if wait > .zero { try await clock.sleep(for: wait) }
             // Still ours? (A long wait may have let the lease lapse and another service take over.)
             let now = clock.wallTime
-            guard try await storage.claimAlertLease(holder: holder, until: now.addingTimeInterval(Self.lease), now: now) else { return }
-            let outcome = await notifier.send(parts[index])
+            guard try await storage.claimAlertLease(holder: holder, until: now.addingTimeInterval(Self.lease), now: now) else { return nil }
+            let outcome = await notifier.send(AlertMessage(kind: alert.kind, html: parts[index], createdAt: alert.createdAt))
             switch schedule.record(outcome, now: clock.now, jitter: Double.random(in: 0..<1)) {
             case .next:
                 index += 1
@@ -108,22 +154,25 @@ public struct AlertSender<C: TimeSource>: Service {
                 ])
             case .giveUp(let reason):
                 logger.error("alert not deliverable, given up", metadata: ["alert": "\(alert.id)", "to": "\(notifier.destination)", "reason": "\(reason)"])
-                try await mark(alert, .failed, error: reason, storage: storage)
-                return
+                return .some(reason)
             }
         }
-        try await mark(alert, .sent, error: nil, storage: storage)
+        return .some(nil)
     }
 
     func mark(_ alert: OutboxAlert, _ status: OutboxAlert.Status, error: String?, storage: any AlertStorage) async throws {
-        // A write that fails is retried until it succeeds: the alert must not be sent again
-        // because its status was lost, nor stay pending forever.
+        try await record { try await storage.markAlert(id: alert.id, status: status, error: error, at: clock.wallTime) }
+    }
+
+    /// A write about a delivery is retried until it succeeds: the alert must not be sent again
+    /// because its status was lost, nor stay pending forever.
+    func record(_ write: () async throws -> Void) async throws {
         while true {
             do {
-                try await storage.markAlert(id: alert.id, status: status, error: error, at: clock.wallTime)
+                try await write()
                 return
             } catch {
-                logger.warning("cannot record an alert's delivery, retrying", metadata: ["alert": "\(alert.id)", "error": "\(error)"])
+                logger.warning("cannot record an alert's delivery, retrying", metadata: ["error": "\(error)"])
                 try await clock.sleep(for: .seconds(1))
             }
         }

@@ -4,6 +4,8 @@ import Foundation
 public struct OutboxAlert: Sendable, Equatable {
     public enum Status: String, Sendable {
         case pending, sent, failed
+        /// Not sent: `ALERT_EVENTS` does not select its kind.
+        case skipped
     }
 
     public var id: Int64
@@ -12,15 +14,21 @@ public struct OutboxAlert: Sendable, Equatable {
     public var status: Status
     public var attempts: Int
     public var lastError: String?
+    /// The destinations done with it (delivered or given up), so a restart does not repeat them.
+    public var deliveredTo: Set<String>
     public var createdAt: Date
 
-    public init(id: Int64, kind: String, payload: String, status: Status, attempts: Int, lastError: String?, createdAt: Date) {
+    public init(
+        id: Int64, kind: String, payload: String, status: Status, attempts: Int, lastError: String?, deliveredTo: Set<String> = [],
+        createdAt: Date
+    ) {
         self.id = id
         self.kind = kind
         self.payload = payload
         self.status = status
         self.attempts = attempts
         self.lastError = lastError
+        self.deliveredTo = deliveredTo
         self.createdAt = createdAt
     }
 }
@@ -33,7 +41,10 @@ public protocol AlertStorage: Sendable {
     func enqueueAlert(kind: String, payload: String, at time: Date) async throws -> Int64
     /// The oldest pending alerts, in id order.
     func pendingAlerts(limit: Int) async throws -> [OutboxAlert]
-    /// Records one delivery attempt's result.
+    /// Records that one destination is done with an alert (`destination` joins `deliveredTo`),
+    /// with the reason when it refused it (kept in `lastError`).
+    func markAlertDone(id: Int64, destination: String, error: String?, at time: Date) async throws
+    /// Records how the alert ended.
     func markAlert(id: Int64, status: OutboxAlert.Status, error: String?, at time: Date) async throws
     /// Deletes delivered or failed alerts last changed before `cutoff`, and pending ones written
     /// before it (far too old to be sent: nobody sent them while they were news); returns how many.

@@ -21,6 +21,23 @@ public enum AlertText {
         return out
     }
 
+    /// The plain text of a message written for the HTML parse mode: tags removed, the entities
+    /// ``escape`` writes turned back into their characters (for webhooks and ntfy-style endpoints).
+    public static func plain(_ html: String) -> String {
+        var out = ""
+        out.reserveCapacity(html.utf8.count)
+        var inTag = false
+        for character in html {
+            switch character {
+            case "<": inTag = true
+            case ">" where inTag: inTag = false
+            default: if !inTag { out.append(character) }
+            }
+        }
+        return out.replacingOccurrences(of: "&lt;", with: "<").replacingOccurrences(of: "&gt;", with: ">")
+            .replacingOccurrences(of: "&quot;", with: "\"").replacingOccurrences(of: "&amp;", with: "&")
+    }
+
     /// `text` in parts of at most `limit` characters: whole lines where they fit, a longer line
     /// cut before an entity (`&…;`) rather than inside one. Parts are never empty.
     public static func split(_ text: String, limit: Int = maxCharacters) -> [String] {

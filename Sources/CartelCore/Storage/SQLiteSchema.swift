@@ -14,7 +14,38 @@ enum SQLiteSchema {
         migrator.registerMigration("v4-final-candles-and-ledgers-per-mode", migrate: v4)
         migrator.registerMigration("v5-events-and-service-memory", migrate: v5)
         migrator.registerMigration("v6-alert-outbox", migrate: v6)
+        migrator.registerMigration("v7-alert-destinations", migrate: v7)
         return migrator
+    }
+
+    /// Alerts to several destinations (Telegram and a webhook): `delivered_to` lists those done
+    /// with an alert, so a restart sends it only where it had not gone yet. A `skipped` status for
+    /// alerts `ALERT_EVENTS` does not select. SQLite cannot change a CHECK constraint in place:
+    /// the table is rebuilt, its rows and ids kept, and the triggers that fill it re-created.
+    private static func v7(_ db: Database) throws {
+        for trigger in ["alerts_order_insert", "alerts_order_status", "alerts_trade_closed", "alerts_trade_inserted_closed",
+                        "alerts_pause_insert", "alerts_pause_update"] {
+            try db.execute(sql: "DROP TRIGGER \(trigger)")
+        }
+        try db.execute(sql: """
+            CREATE TABLE alert_outbox_v7 (
+                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                kind TEXT NOT NULL,
+                payload TEXT NOT NULL CHECK (json_valid(payload)),
+                status TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'sent', 'failed', 'skipped')),
+                attempts INTEGER NOT NULL DEFAULT 0,
+                last_error TEXT,
+                delivered_to TEXT NOT NULL DEFAULT '',
+                created_at DATETIME NOT NULL,
+                updated_at DATETIME NOT NULL
+            );
+            INSERT INTO alert_outbox_v7 (id, kind, payload, status, attempts, last_error, created_at, updated_at)
+                SELECT id, kind, payload, status, attempts, last_error, created_at, updated_at FROM alert_outbox;
+            DROP TABLE alert_outbox;
+            ALTER TABLE alert_outbox_v7 RENAME TO alert_outbox;
+            CREATE INDEX alert_outbox_status ON alert_outbox (status, id);
+            """)
+        try db.execute(sql: alertTriggers)
     }
 
     /// The alert outbox: one row per alert to deliver, written by triggers in the same
@@ -36,6 +67,13 @@ enum SQLiteSchema {
             );
             CREATE INDEX alert_outbox_status ON alert_outbox (status, id);
 
+            """)
+        try db.execute(sql: alertTriggers)
+    }
+
+    /// The triggers that put orders, closed trades and pause changes in the outbox (v6; v7
+    /// re-creates them unchanged around its rebuild of the table).
+    private static let alertTriggers = """
             CREATE TRIGGER alerts_order_insert AFTER INSERT ON orders WHEN NEW.status IN ('submitting', 'open', 'filled', 'rejected', 'unknown') BEGIN
                 INSERT INTO alert_outbox (kind, payload, created_at, updated_at) VALUES ('order', json_object(
                     'id', NEW.id, 'strategyId', NEW.strategy_id, 'mode', NEW.mode, 'pair', NEW.pair, 'side', NEW.side,
@@ -74,8 +112,7 @@ enum SQLiteSchema {
                 AND json_extract(NEW.value, '$.paused') IS NOT (CASE WHEN json_valid(OLD.value) THEN json_extract(OLD.value, '$.paused') END) BEGIN
                 INSERT INTO alert_outbox (kind, payload, created_at, updated_at) VALUES ('pause', NEW.value, NEW.updated_at, NEW.updated_at);
             END;
-            """)
-    }
+        """
 
     /// What the website streams: an `events` journal that triggers fill in the same transaction
     /// as the row they report (signals, orders and their status changes, fills, service state

@@ -17,8 +17,20 @@ extension SQLiteStorage: AlertStorage {
             try Row.fetchAll(db, sql: "SELECT * FROM alert_outbox WHERE status = 'pending' ORDER BY id LIMIT ?", arguments: [limit]).map { row in
                 OutboxAlert(
                     id: row["id"], kind: row["kind"], payload: row["payload"], status: .pending, attempts: row["attempts"],
-                    lastError: row["last_error"], createdAt: row["created_at"])
+                    lastError: row["last_error"],
+                    deliveredTo: Set((row["delivered_to"] as String).split(separator: ",").map(String.init)), createdAt: row["created_at"])
             }
+        }
+    }
+
+    public func markAlertDone(id: Int64, destination: String, error: String?, at time: Date) async throws {
+        try await pool.write { db in
+            try db.execute(
+                sql: """
+                    UPDATE alert_outbox SET delivered_to = CASE delivered_to WHEN '' THEN ? ELSE delivered_to || ',' || ? END,
+                        last_error = COALESCE(?, last_error), updated_at = ? WHERE id = ?
+                    """,
+                arguments: [destination, destination, error, UTCTime.sqlite(time), id])
         }
     }
 
