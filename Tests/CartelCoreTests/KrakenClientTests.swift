@@ -4,6 +4,7 @@ import Logging
 import Metrics
 import Prometheus
 import TestSupport
+import Synchronization
 import Testing
 
 @Suite struct KrakenClientTests {
@@ -16,14 +17,15 @@ import Testing
 
     func client<C: TimeSource>(
         _ url: String, fake: FakeKraken? = nil, attempts: Int = 3, timeout: Duration = .seconds(5),
-        breaker: Int = 5, coolDown: Duration = .seconds(30), metrics: any MetricsFactory = PrometheusMetricsFactory(registry: .init()), clock: C
+        breaker: Int = 5, coolDown: Duration = .seconds(30), metrics: any MetricsFactory = PrometheusMetricsFactory(registry: .init()), clock: C,
+        onBreakerChange: (@Sendable (String, Bool) -> Void)? = nil
     ) throws -> KrakenClient<C> {
         try KrakenClient(
             configuration: KrakenConfiguration(
                 baseURL: url, publicRequestsPerSecond: 1000, timeout: timeout, maxAttempts: attempts,
                 breakerThreshold: breaker, breakerCoolDown: coolDown, retryBase: .milliseconds(10),
                 apiKey: fake?.apiKey, apiSecret: fake?.secretBase64),
-            clock: clock, logger: Logger(label: "test"), metrics: metrics)
+            clock: clock, logger: Logger(label: "test"), metrics: metrics, onBreakerChange: onBreakerChange)
     }
 
     @Test func publicEndpointsDecodeKrakensAnswers() async throws {
@@ -176,9 +178,11 @@ import Testing
             let registry = PrometheusCollectorRegistry()
             // The breaker's cool-down runs on a manual clock: the test moves it instead of sleeping.
             let clock = ManualClock()
+            let told = Mutex<[String]>([])
             let kraken = try client(
                 url, attempts: 1, breaker: 2, coolDown: .milliseconds(300),
-                metrics: PrometheusMetricsFactory(registry: registry), clock: clock)
+                metrics: PrometheusMetricsFactory(registry: registry), clock: clock,
+                onBreakerChange: { group, opened in told.withLock { $0.append("\(group) \(opened ? "open" : "closed")") } })
             // Calls 10 ms apart: the public pacing (1 ms at 1,000 per second) never has to wait.
             for _ in 0..<2 {
                 clock.advance(by: .milliseconds(10))
@@ -190,6 +194,11 @@ import Testing
             #expect(error?.message.contains("circuit breaker") == true)
             #expect(await fake.requests().count == 2)  // the third call never left
             #expect(registry.emitToString().contains(#"kraken_breaker_state{group="public"} 2"#))
+            // A probe that fails opens it again, without telling anyone a second time.
+            clock.advance(by: .milliseconds(350))
+            _ = try? await kraken.serverTime()
+            #expect(await kraken.breakerState(.public) == .open)
+            #expect(told.withLock { $0 } == ["public open"])
 
             await fake.setDefault("Time", .fixture("kraken_public_Time.json"))
             clock.advance(by: .milliseconds(350))
@@ -198,7 +207,8 @@ import Testing
             let text = registry.emitToString()
             #expect(text.contains(#"kraken_breaker_state{group="public"} 0"#))
             #expect(text.contains(#"kraken_requests_total{endpoint="Time",outcome="ok"} 1"#))
-            #expect(text.contains(#"kraken_requests_total{endpoint="Time",outcome="retryLater"} 2"#))
+            #expect(text.contains(#"kraken_requests_total{endpoint="Time",outcome="retryLater"} 3"#))
+            #expect(told.withLock { $0 } == ["public open", "public closed"])
         }
     }
 

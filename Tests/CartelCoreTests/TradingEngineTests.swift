@@ -161,6 +161,8 @@ import TestSupport
         let running = Task { try await service.run() }
         defer { running.cancel() }
         #expect(await Processes.eventually(10) { await engine.runningStrategies().count == 1 })
+        let started = try await storage.pendingAlerts(limit: 10).filter { $0.kind == "engine" }.map { AlertFormatter.text($0, strategies: [:]) }
+        #expect(started == ["<b>Trading engine started</b> (paper)\nstrategy: sma-cross:BTC/USD:60\npairs: BTC/USD"])
         for index in 6..<Self.closes.count {
             // The candle's time is up, but only its early version is stored: nothing trades.
             await clock.advance(toWallTime: Self.candle(index, close: 0).closeTime.addingTimeInterval(1), once: 4)
@@ -448,6 +450,10 @@ import TestSupport
         try await restarted.start()
         #expect(await restarted.haltReason?.hasPrefix("drawdown kill switch") == true)
         #expect(try await storage.unfinishedOrders(mode: .paper).isEmpty)
+        // The trader hears of it: an alert in the outbox, written by the engine itself.
+        let risk = try await storage.pendingAlerts(limit: 100).filter { $0.kind == "risk" }
+        #expect(risk.count == 1)
+        #expect(risk.first.map { AlertFormatter.text($0, strategies: [:]) }?.hasPrefix("<b>Drawdown kill switch</b>\ndrawdown kill switch: equity") == true)
     }
 }
 

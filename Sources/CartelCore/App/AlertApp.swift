@@ -27,4 +27,19 @@ public enum AlertApp {
                 events: alerts.events, clock: SystemTime(), keepDays: alerts.keepDays, logger: logger)
         ]
     }
+
+    /// What a Kraken client calls when a breaker opens or closes: an alert in the outbox
+    /// (written from a task of its own; a failure to write it is logged).
+    public static func breakerAlerts(storage: any Storage, service: ServiceName, logger: Logger) -> @Sendable (String, Bool) -> Void {
+        { group, opened in
+            guard let outbox = storage as? any AlertStorage else { return }
+            Task {
+                do {
+                    try await outbox.enqueueMessage(kind: "risk", text: ServiceAlerts.breaker(group: group, opened: opened, service: service.rawValue), at: Date())
+                } catch {
+                    logger.warning("breaker alert not written to the outbox", metadata: ["error": "\(error)"])
+                }
+            }
+        }
+    }
 }

@@ -63,7 +63,7 @@ public enum MarketDataApp {
         } else {
             worker = try buildCollector(
                 marketData: marketData, kraken: kraken, storage: storage, feed: feed, health: health, metrics: metrics,
-                logger: logger)
+                service: service, logger: logger)
         }
         let server = buildMetricsServer(
             host: marketData.metricsHost, port: marketData.metricsPort, registry: registry, metrics: metrics,
@@ -74,11 +74,12 @@ public enum MarketDataApp {
 
     public static func buildCollector(
         marketData: MarketDataConfiguration, kraken: KrakenConfiguration, storage: any Storage, feed: CandleFeed,
-        health: CollectorHealth, metrics: any MetricsFactory, logger: Logger
+        health: CollectorHealth, metrics: any MetricsFactory, service: ServiceName = .marketData, logger: Logger
     ) throws -> MarketDataCollector<SystemTime> {
         let client = try KrakenClient(
             configuration: kraken, clock: SystemTime(), logger: logger, metrics: metrics,
-            nonceStore: storage as? any KrakenNonceStore)
+            nonceStore: storage as? any KrakenNonceStore,
+            onBreakerChange: AlertApp.breakerAlerts(storage: storage, service: service, logger: logger))
         return MarketDataCollector(
             configuration: marketData, client: client, storage: storage,
             sink: CandleSink(storage: storage, feed: feed, metrics: metrics), health: health,

@@ -55,7 +55,7 @@ public enum TradingApp {
             let feed = CandleFeed()
             let collector = try MarketDataApp.buildCollector(
                 marketData: config.marketData, kraken: config.kraken, storage: storage, feed: feed, health: instruments.health,
-                metrics: instruments.metrics, logger: logger)
+                metrics: instruments.metrics, service: .tradingEngine, logger: logger)
             services.append(collector)
             source = .feed(feed)
         } else {
@@ -74,7 +74,9 @@ public enum TradingApp {
             guard let pairs else {
                 throw StartError("TRADING_MODE=\(config.trading.mode.rawValue) needs Kraken's asset pairs (lot sizes, minimums): Kraken is unreachable and none are stored")
             }
-            let client = try KrakenClient(configuration: config.kraken, clock: clock, logger: logger, metrics: instruments.metrics, nonceStore: storage)
+            let client = try KrakenClient(
+                configuration: config.kraken, clock: clock, logger: logger, metrics: instruments.metrics, nonceStore: storage,
+                onBreakerChange: AlertApp.breakerAlerts(storage: storage, service: .tradingEngine, logger: logger))
             broker = KrakenBroker(mode: config.trading.mode, client: client, pairs: pairs)
             logger.notice("orders go to Kraken", metadata: ["mode": "\(config.trading.mode.rawValue)"])
         }

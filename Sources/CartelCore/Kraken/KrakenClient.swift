@@ -29,13 +29,18 @@ public actor KrakenClient<C: TimeSource> {
     let nonceStore: (any KrakenNonceStore)?
     var privateBusy = false
     var privateWaiters: [CheckedContinuation<Void, Never>] = []
+    /// Told when a breaker opens (`true`) or closes again (`false`): the services alert on it.
+    let onBreakerChange: (@Sendable (_ group: String, _ opened: Bool) -> Void)?
+    /// Groups whose opening was told: a failed probe re-opens a breaker without news.
+    var toldOpen: Set<Group> = []
 
     public init(
         configuration: KrakenConfiguration, transport: any KrakenTransport = AsyncHTTPKrakenTransport(),
         clock: C, logger: Logger, metrics: any MetricsFactory = MetricsSystem.factory,
         random: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) },
-        nonceStore: (any KrakenNonceStore)? = nil
+        nonceStore: (any KrakenNonceStore)? = nil, onBreakerChange: (@Sendable (_ group: String, _ opened: Bool) -> Void)? = nil
     ) throws {
+        self.onBreakerChange = onBreakerChange
         self.configuration = configuration
         self.nonceStore = nonceStore
         self.transport = transport
@@ -182,9 +187,14 @@ public actor KrakenClient<C: TimeSource> {
     func breakerChanged(_ group: Group, _ state: CircuitBreaker<C.Instant>.State) {
         let metadata: Logger.Metadata = ["group": "\(group.rawValue)", "state": "\(state.rawValue)"]
         switch state {
-        case .open: logger.error("kraken circuit breaker opened: failing fast", metadata: metadata)
-        case .halfOpen: logger.notice("kraken circuit breaker half-open: probing", metadata: metadata)
-        case .closed: logger.notice("kraken circuit breaker closed: calls resume", metadata: metadata)
+        case .open:
+            logger.error("kraken circuit breaker opened: failing fast", metadata: metadata)
+            if toldOpen.insert(group).inserted { onBreakerChange?(group.rawValue, true) }
+        case .halfOpen:
+            logger.notice("kraken circuit breaker half-open: probing", metadata: metadata)
+        case .closed:
+            logger.notice("kraken circuit breaker closed: calls resume", metadata: metadata)
+            if toldOpen.remove(group) != nil { onBreakerChange?(group.rawValue, false) }
         }
         let value: Double = switch state {
         case .closed: 0

@@ -141,7 +141,10 @@ public actor TradingEngine {
             if let peak = try await storage.peakEquity(mode: mode, since: account?.lastAdjustedAt) {
                 _ = risk.observe(equity: peak.doubleValue)
             }
-            if let message = risk.observe(equity: ledger.equity(marks: [:]).doubleValue) { logger.critical("\(message)") }
+            if let message = risk.observe(equity: ledger.equity(marks: [:]).doubleValue) {
+                logger.critical("\(message)")
+                await alert("risk", ServiceAlerts.killSwitch(message))
+            }
             for (id, until) in try await storage.cooldowns(mode: mode) {
                 risk.restoreCooldown(strategyKey: String(id), until: until)
             }
@@ -198,7 +201,7 @@ public actor TradingEngine {
             logger.notice(
                 "ledger opened from Kraken's balances", metadata: ["mode": "\(mode.rawValue)", "cash": "\(opened.startingBalance)", "asset": "\(quote)"])
         } catch {
-            halt(.account, "the \(mode.rawValue) ledger starts from Kraken's balances, which are not available yet (\(error)); retrying")
+            await halt(.account, "the \(mode.rawValue) ledger starts from Kraken's balances, which are not available yet (\(error)); retrying")
         }
     }
 
@@ -229,7 +232,7 @@ public actor TradingEngine {
         (ledger, anomalies) = try await LedgerReplay.rebuild(mode: mode, account: account, storage: storage)
         halts[.ledger] = nil
         if let first = anomalies.first {
-            halt(.ledger, "the \(mode.rawValue) ledger does not replay as a spot account: \(anomalies.count) fill(s) exceed it, the first \(first)"
+            await halt(.ledger, "the \(mode.rawValue) ledger does not replay as a spot account: \(anomalies.count) fill(s) exceed it, the first \(first)"
                 + (mode == .paper ? " (was PAPER_STARTING_BALANCE lowered since they were made?)" : ""))
         }
     }
@@ -501,12 +504,13 @@ public actor TradingEngine {
             let differences = BalanceCheck.differences(
                 ledger: ledger, account: account, balances: balances, instruments: traded, cashTolerance: configuration.balanceTolerance)
             guard differences.isEmpty else {
-                halt(.balance, "the ledger and Kraken's balances differ: " + differences.map(\.description).joined(separator: "; "))
+                await halt(.balance, "the ledger and Kraken's balances differ: " + differences.map(\.description).joined(separator: "; "))
                 return
             }
             for cause in [HaltCause.balance, .anomaly, .ledger] where halts[cause] != nil {
                 halts[cause] = nil
                 logger.notice("ledger agrees with Kraken's balances: halt lifted", metadata: ["cause": "\(cause.rawValue)"])
+                await alert("risk", ServiceAlerts.haltLifted(cause.rawValue))
             }
         }
     }
@@ -567,10 +571,25 @@ public actor TradingEngine {
         return (try? configuration.exits.overridden(by: record.parameters, strategy: record.kind)) ?? configuration.exits
     }
 
-    func halt(_ cause: HaltCause, _ reason: String) {
+    func halt(_ cause: HaltCause, _ reason: String) async {
         guard halts[cause] != reason else { return }
+        let isNew = halts[cause] == nil
         halts[cause] = reason
         logger.critical("\(reason); no new entries (exits still run)")
+        // A trader hears of a halt once (not of each changed figure while it lasts); the
+        // balances of a live account being unavailable at start is retried, not news.
+        if isNew, cause != .account { await alert("risk", ServiceAlerts.halted(reason)) }
+    }
+
+    /// Puts one of the engine's own alerts in the outbox (when the storage has one). Never
+    /// throws: an alert that cannot be written is logged, and trading goes on.
+    public func alert(_ kind: String, _ text: String) async {
+        guard let outbox = storage as? any AlertStorage else { return }
+        do {
+            try await outbox.enqueueMessage(kind: kind, text: text, at: clock.wallTime)
+        } catch {
+            logger.warning("alert not written to the outbox", metadata: ["kind": "\(kind)", "error": "\(error)"])
+        }
     }
 
     func enter(_ id: Int64, signal: StrategySignal, candle: Candle) async throws {
@@ -789,7 +808,7 @@ public actor TradingEngine {
             }
             trade = result.trade
             if let anomaly = result.anomaly {
-                halt(.anomaly, "Kraken executed order \(order.clientOrderID) beyond what the ledger held (\(anomaly)); booked as it happened")
+                await halt(.anomaly, "Kraken executed order \(order.clientOrderID) beyond what the ledger held (\(anomaly)); booked as it happened")
             }
         } else {
             do {
@@ -843,6 +862,7 @@ public actor TradingEngine {
         Gauge(label: "trading_open_positions", factory: metrics).record(ledger.positions.count)
         if let message = risk.observe(equity: snapshot.equity.doubleValue) {
             logger.critical("\(message)")
+            await alert("risk", ServiceAlerts.killSwitch(message))
         }
     }
 }

@@ -78,6 +78,7 @@ public struct TradingEngineService<C: TimeSource>: Service {
         for record in running {
             logger.info("strategy running", metadata: ["name": "\(record.name)", "kind": "\(record.kind)", "pair": "\(record.pair)", "interval": "\(record.intervalMinutes)"])
         }
+        await engine.alert("engine", ServiceAlerts.engineStarted(mode: engine.mode, strategies: running))
         // Strategies warm up from stored history right before their first live candle (in
         // minimal mode the collector's backfill may only land after this point).
         let ledger = await engine.currentLedger
@@ -101,6 +102,7 @@ public struct TradingEngineService<C: TimeSource>: Service {
         } catch is CancellationError {}
         let open = await engine.currentLedger.positions.count
         logger.info("engine stopped", metadata: ["openPositions": "\(open)"])
+        await engine.alert("engine", ServiceAlerts.engineStopped(mode: engine.mode, openPositions: open))
     }
 
     func followCandles(since started: Date) async throws {
