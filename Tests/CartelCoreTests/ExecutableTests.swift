@@ -38,13 +38,19 @@ import Testing
         #expect(result.stderr == "\(service): configuration error: HEARTBEAT_SECONDS='often' is invalid: expected a whole number from 1 to 3600\n")
     }
 
-    @Test(arguments: services)
-    func sigtermShutsDownGracefullyWithExitZeroWithinFiveSeconds(_ service: String) async throws {
+    /// With alerts on too, against a Telegram that accepts connections and never answers: a
+    /// slow `getMe` or a message in flight must not hold the shutdown up.
+    @Test(arguments: services, [false, true])
+    func sigtermShutsDownGracefullyWithExitZeroWithinFiveSeconds(_ service: String, alerts: Bool) async throws {
         let dir = try TemporaryDirectory(prefix: "exe")
         defer { dir.remove() }
+        let silent = try ListeningSocket()  // bound first: the free port below cannot be this one
+        defer { silent.close() }
         let port = try ListeningSocket.freePort()
+        let telegram = alerts
+            ? ["TELEGRAM_BOT_TOKEN": "1:x", "TELEGRAM_CHAT_ID": "1", "TELEGRAM_API_URL": "http://127.0.0.1:\(silent.port)"] : [:]
         let child = try ChildProcess(
-            BuildProducts.path(service), [], environment: environment(dir, port: port),
+            BuildProducts.path(service), [], environment: environment(dir, port: port, telegram),
             stdout: dir.file("out.log"), stderr: dir.file("err.log"))
         let started = await Processes.eventually(20) {
             let log = (try? String(contentsOfFile: dir.file("out.log"), encoding: .utf8)) ?? ""

@@ -22,6 +22,8 @@ public enum AlertApp {
         }
         for notifier in notifiers { logger.notice("alerts go to \(notifier.name)", metadata: ["to": "\(notifier.destination)"]) }
         return [
+            ServiceWatch(
+                storage: storage, me: configuration.service, every: .seconds(configuration.heartbeatSeconds), clock: SystemTime(), logger: logger),
             AlertSender(
                 storage: storage, holder: "\(configuration.service.rawValue) pid \(identity.pid) on \(identity.host)", notifiers: notifiers,
                 events: alerts.events, clock: SystemTime(), keepDays: alerts.keepDays, logger: logger)

@@ -43,15 +43,22 @@ public struct AlertSender<C: TimeSource>: Service {
     }
 
     public func run() async throws {
-        // A bad token is said once at start, clearly; the service runs on either way.
-        for notifier in notifiers {
-            if let problem = await notifier.check() {
-                logger.error("alerts: \(problem)", metadata: ["to": "\(notifier.destination)"])
+        do {
+            try await cancelWhenGracefulShutdown {
+                try await withThrowingDiscardingTaskGroup { group in
+                    // A bad token is said once at start, clearly, while alerts go on (a slow or
+                    // unreachable API delays neither them nor a shutdown).
+                    group.addTask {
+                        for notifier in notifiers {
+                            if let problem = await notifier.check(), !Task.isCancelled {
+                                logger.error("alerts: \(problem)", metadata: ["to": "\(notifier.destination)"])
+                            }
+                        }
+                    }
+                    group.addTask { try await loop() }
+                }
             }
-        }
-        try await cancelWhenGracefulShutdown {
-            try await loop()
-        }
+        } catch is CancellationError {}  // a graceful shutdown: what is pending is sent by the next sender
     }
 
     func loop() async throws {

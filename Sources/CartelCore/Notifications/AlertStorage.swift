@@ -49,6 +49,12 @@ public protocol AlertStorage: Sendable {
     /// Deletes delivered or failed alerts last changed before `cutoff`, and pending ones written
     /// before it (far too old to be sent: nobody sent them while they were news); returns how many.
     func pruneAlerts(olderThan cutoff: Date) async throws -> Int
+    /// Claims the news that `heartbeat`'s service is down and writes `text` to the outbox, in
+    /// one transaction; false when another process claimed it already (nothing written).
+    func claimServiceDown(_ heartbeat: Heartbeat, text: String, at time: Date) async throws -> Bool
+    /// Releases a down claim for `heartbeat`'s service and writes `text` (it is back), in one
+    /// transaction; false when there was no claim (nothing written).
+    func claimServiceBack(_ heartbeat: Heartbeat, text: String, at time: Date) async throws -> Bool
     /// Takes or renews the right to send alerts until `until`, unless another holder has it
     /// past `now`; in one transaction, so of several services exactly one sends.
     func claimAlertLease(holder: String, until: Date, now: Date) async throws -> Bool

@@ -69,4 +69,30 @@ extension SQLiteStorage: AlertStorage {
             return db.changesCount
         }
     }
+
+    public func claimServiceDown(_ heartbeat: Heartbeat, text: String, at time: Date) async throws -> Bool {
+        try await pool.write { db in
+            let key = "service_down:\(heartbeat.service.rawValue)"
+            guard try String.fetchOne(db, sql: "SELECT value FROM engine_state WHERE key = ?", arguments: [key]) == nil else { return false }
+            let claim = String(decoding: try JSONEncoder().encode([
+                "pid": String(heartbeat.pid), "startedAt": UTCTime.iso8601(heartbeat.startedAt), "lastBeat": UTCTime.iso8601(heartbeat.lastBeat),
+            ]), as: UTF8.self)
+            try db.execute(sql: "INSERT INTO engine_state (key, value, updated_at) VALUES (?, ?, ?)", arguments: [key, claim, UTCTime.sqlite(time)])
+            try db.execute(
+                sql: "INSERT INTO alert_outbox (kind, payload, created_at, updated_at) VALUES ('service', ?, ?, ?)",
+                arguments: [ServiceAlerts.payload(text), UTCTime.sqlite(time), UTCTime.sqlite(time)])
+            return true
+        }
+    }
+
+    public func claimServiceBack(_ heartbeat: Heartbeat, text: String, at time: Date) async throws -> Bool {
+        try await pool.write { db in
+            try db.execute(sql: "DELETE FROM engine_state WHERE key = ?", arguments: ["service_down:\(heartbeat.service.rawValue)"])
+            guard db.changesCount > 0 else { return false }
+            try db.execute(
+                sql: "INSERT INTO alert_outbox (kind, payload, created_at, updated_at) VALUES ('service', ?, ?, ?)",
+                arguments: [ServiceAlerts.payload(text), UTCTime.sqlite(time), UTCTime.sqlite(time)])
+            return true
+        }
+    }
 }

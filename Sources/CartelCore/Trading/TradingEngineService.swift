@@ -102,7 +102,10 @@ public struct TradingEngineService<C: TimeSource>: Service {
         } catch is CancellationError {}
         let open = await engine.currentLedger.positions.count
         logger.info("engine stopped", metadata: ["openPositions": "\(open)"])
-        await engine.alert("engine", ServiceAlerts.engineStopped(mode: engine.mode, openPositions: open))
+        // Written outside the cancelled shutdown task (an unstructured task is not cancelled
+        // with it): the last thing the engine says, delivered by whichever sender runs next.
+        let stopping = engine
+        await Task { await stopping.alert("engine", ServiceAlerts.engineStopped(mode: stopping.mode, openPositions: open)) }.value
     }
 
     func followCandles(since started: Date) async throws {
