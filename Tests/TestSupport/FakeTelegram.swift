@@ -41,7 +41,24 @@ public final class FakeTelegram: Sendable {
         public var body: String
     }
 
+    /// A message a user sends the bot, returned by `getUpdates`.
+    public struct Incoming: Sendable {
+        public var updateID: Int64
+        public var chatID: Int64
+        public var text: String
+    }
+
     actor State {
+        var incoming: [Incoming] = []
+        var offsets: [Int64?] = []
+        var nextUpdateID: Int64 = 100_000_001
+        func send(chat: Int64, text: String) -> Int64 {
+            defer { nextUpdateID += 1 }
+            incoming.append(Incoming(updateID: nextUpdateID, chatID: chat, text: text))
+            return nextUpdateID
+        }
+        func pending(from offset: Int64?) -> [Incoming] { incoming.filter { $0.updateID >= (offset ?? 0) } }
+        func recordOffset(_ offset: Int64?) { offsets.append(offset) }
         var script: [Answer] = []
         var hookScript: [Int] = []
         var hooks: [HookRequest] = []
@@ -60,6 +77,11 @@ public final class FakeTelegram: Sendable {
     }
 
     public func scriptHook(_ statuses: [Int]) async { await state.setHookScript(statuses) }
+    /// A user in `chat` sends `text`; returns its update id.
+    @discardableResult
+    public func userSends(_ text: String, chat: Int64 = 987_654_321) async -> Int64 { await state.send(chat: chat, text: text) }
+    /// The `offset` of every `getUpdates` call so far.
+    public func updateOffsets() async -> [Int64?] { await state.offsets }
     public func hooks() async -> [HookRequest] { await state.hooks }
 
     public func script(_ answers: [Answer]) async { await state.setScript(answers) }
@@ -79,6 +101,37 @@ public final class FakeTelegram: Sendable {
         router.post("/:bot/getMe") { _, context -> Response in
             if refused(try context.parameters.require("bot")) { return try answer("telegram_error_401_unauthorized.json", status: 401) }
             return try answer("telegram_getMe_ok.constructed.json", status: 200)
+        }
+        // Long polling: answers as soon as an update at or past `offset` exists, or empty after
+        // `timeout` seconds; each update shaped like the recorded one.
+        router.post("/:bot/getUpdates") { request, context -> Response in
+            if refused(try context.parameters.require("bot")) { return try answer("telegram_error_401_unauthorized.json", status: 401) }
+            let body = try await request.body.collect(upTo: 1 << 20)
+            let fields = (try? JSONSerialization.jsonObject(with: Data(buffer: body))) as? [String: Any] ?? [:]
+            let offset = (fields["offset"] as? NSNumber)?.int64Value
+            await state.recordOffset(offset)
+            let deadline = Date().addingTimeInterval(min((fields["timeout"] as? NSNumber)?.doubleValue ?? 0, 5))
+            var found = await state.pending(from: offset)
+            while found.isEmpty, Date() < deadline {
+                try await Task.sleep(for: .milliseconds(20))
+                found = await state.pending(from: offset)
+            }
+            let template = try Fixtures.json("telegram/telegram_getUpdates_ok.constructed.json")
+            let sample = ((template["result"] as? [[String: Any]])?.first) ?? [:]
+            let updates = found.map { incoming -> [String: Any] in
+                var update = sample
+                var message = sample["message"] as? [String: Any] ?? [:]
+                var chat = message["chat"] as? [String: Any] ?? [:]
+                chat["id"] = incoming.chatID
+                message["chat"] = chat
+                message["text"] = incoming.text
+                message.removeValue(forKey: "entities")
+                update["update_id"] = incoming.updateID
+                update["message"] = message
+                return update
+            }
+            let data = try JSONSerialization.data(withJSONObject: ["ok": true, "result": updates])
+            return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
         }
         router.post("/hook") { request, _ -> Response in
             let body = try await request.body.collect(upTo: 1 << 20)

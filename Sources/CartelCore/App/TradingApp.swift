@@ -89,6 +89,15 @@ public enum TradingApp {
             tickerPoll: .seconds(config.marketData.tickerPollSeconds), balanceSyncEvery: .seconds(config.trading.balanceSyncSeconds),
             health: config.mode == .external ? instruments.health : nil, clock: clock, lock: lock, logger: logger,
             metrics: instruments.metrics))
+        let alerts = config.service.alerts
+        if let token = alerts.telegramToken, let chat = alerts.telegramChatID {
+            // The one process that reads the bot's updates (a second reader would be refused by
+            // Telegram with 409 Conflict).
+            services.append(TelegramBot(
+                apiURL: alerts.telegramAPIURL, token: token, chatID: chat, storage: OpenStorage(storage),
+                dashboard: Dashboard(provider: OpenStorage(storage), trading: config.trading, identity: identity, clock: clock),
+                engine: engine, pollSeconds: alerts.commandPollSeconds, clock: clock, logger: logger))
+        }
         return WorkerApp.buildServiceGroup(
             configuration: config.service, storage: OpenStorage(storage), identity: identity,
             idleNotice: "trading mode \(config.trading.mode.rawValue), market data \(config.mode.rawValue)"

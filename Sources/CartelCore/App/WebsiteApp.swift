@@ -46,7 +46,7 @@ public enum WebsiteApp {
         router.add(middleware: BodyLimitMiddleware())
         router.add(middleware: AuthMiddleware(auth: auth, clock: clock))
         router.add(middleware: LogRequestsMiddleware(.debug))
-        let dashboard = Dashboard(provider: storage, configuration: configuration, identity: identity, clock: clock)
+        let dashboard = Dashboard(provider: storage, trading: configuration.trading, identity: identity, clock: clock)
         WebsiteAPI(dashboard: dashboard, hub: parts.hub, storage: storage, identity: identity, logger: logger).register(on: router)
         Pages(dashboard: dashboard, auth: auth, logs: LogTail(directory: configuration.logDirectory), clock: clock, logger: logger)
             .register(on: router)

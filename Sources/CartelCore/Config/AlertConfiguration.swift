@@ -19,12 +19,15 @@ public struct AlertConfiguration: Sendable, Equatable, CustomStringConvertible {
     /// The kinds of alert sent (`ALERT_EVENTS`, default all); the others are recorded as skipped.
     public var events: Set<AlertCategory>
     public var keepDays: Int
+    /// How long one `getUpdates` long poll waits for a command (`TELEGRAM_POLL_SECONDS`, 25).
+    public var commandPollSeconds: Int
 
     public init(
         telegramToken: String? = nil, telegramChatID: String? = nil, telegramAPIURL: String = "https://api.telegram.org",
         webhookURL: String? = nil, webhookFormat: WebhookFormat = .json, events: Set<AlertCategory> = Set(AlertCategory.allCases),
-        keepDays: Int = 7
+        keepDays: Int = 7, commandPollSeconds: Int = 25
     ) {
+        self.commandPollSeconds = commandPollSeconds
         self.telegramToken = telegramToken
         self.telegramChatID = telegramChatID
         self.telegramAPIURL = telegramAPIURL
@@ -59,7 +62,8 @@ public struct AlertConfiguration: Sendable, Equatable, CustomStringConvertible {
             telegramToken: token, telegramChatID: chat, telegramAPIURL: url, webhookURL: webhook,
             webhookFormat: try settings.oneOf("ALERT_WEBHOOK_FORMAT", default: WebhookFormat.json),
             events: try Self.events(settings.raw("ALERT_EVENTS")),
-            keepDays: try settings.int("ALERT_KEEP_DAYS", default: 7, in: 1...365))
+            keepDays: try settings.int("ALERT_KEEP_DAYS", default: 7, in: 1...365),
+            commandPollSeconds: try settings.int("TELEGRAM_POLL_SECONDS", default: 25, in: 1...50))
     }
 
     /// `all` (or unset) or a comma-separated list of ``AlertCategory`` names.

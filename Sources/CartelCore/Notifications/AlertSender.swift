@@ -118,8 +118,10 @@ public struct AlertSender<C: TimeSource>: Service {
         // that refused it for good (written as each finishes when there are several).
         var failures = alert.lastError.map { [$0] } ?? []
         var delivered = alert.deliveredTo.contains { !$0.hasSuffix("!") }
+        // An answer to a bot command goes back to the chat that asked, not to a webhook.
         for (index, notifier) in notifiers.enumerated()
-        where !alert.deliveredTo.contains(notifier.name) && !alert.deliveredTo.contains(notifier.name + "!") {
+        where !alert.deliveredTo.contains(notifier.name) && !alert.deliveredTo.contains(notifier.name + "!")
+            && (alert.kind != "reply" || notifier.name == "telegram") {
             let failure: String?
             switch try await deliver(parts, of: alert, to: notifier, schedule: &schedules[index], storage: storage) {
             case nil: return false

@@ -39,7 +39,7 @@ public protocol AlertStorage: Sendable {
     /// Adds an alert (`payload` a JSON object); returns its id.
     @discardableResult
     func enqueueAlert(kind: String, payload: String, at time: Date) async throws -> Int64
-    /// The oldest pending alerts, in id order.
+    /// The oldest pending alerts, in id order (answers to bot commands first: someone waits for them).
     func pendingAlerts(limit: Int) async throws -> [OutboxAlert]
     /// Records that one destination is done with an alert (`destination` joins `deliveredTo`),
     /// with the reason when it refused it (kept in `lastError`).
@@ -55,6 +55,12 @@ public protocol AlertStorage: Sendable {
     /// Releases a down claim for `heartbeat`'s service and writes `text` (it is back), in one
     /// transaction; false when there was no claim (nothing written).
     func claimServiceBack(_ heartbeat: Heartbeat, text: String, at time: Date) async throws -> Bool
+    /// The next Telegram update id the bot asks for (`getUpdates` offset), if one is stored.
+    func telegramUpdateOffset() async throws -> Int64?
+    /// Records that update `updateID` was handled: the offset moves past it and `reply` (if any)
+    /// joins the outbox as a `reply`, in one transaction, so a restart neither answers a command
+    /// twice nor loses one.
+    func recordTelegramUpdate(_ updateID: Int64, reply: String?, at time: Date) async throws
     /// Takes or renews the right to send alerts until `until`, unless another holder has it
     /// past `now`; in one transaction, so of several services exactly one sends.
     func claimAlertLease(holder: String, until: Date, now: Date) async throws -> Bool

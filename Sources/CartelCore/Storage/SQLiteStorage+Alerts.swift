@@ -14,7 +14,7 @@ extension SQLiteStorage: AlertStorage {
 
     public func pendingAlerts(limit: Int) async throws -> [OutboxAlert] {
         try await pool.read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM alert_outbox WHERE status = 'pending' ORDER BY id LIMIT ?", arguments: [limit]).map { row in
+            try Row.fetchAll(db, sql: "SELECT * FROM alert_outbox WHERE status = 'pending' ORDER BY kind != 'reply', id LIMIT ?", arguments: [limit]).map { row in
                 OutboxAlert(
                     id: row["id"], kind: row["kind"], payload: row["payload"], status: .pending, attempts: row["attempts"],
                     lastError: row["last_error"],
@@ -93,6 +93,28 @@ extension SQLiteStorage: AlertStorage {
                 sql: "INSERT INTO alert_outbox (kind, payload, created_at, updated_at) VALUES ('service', ?, ?, ?)",
                 arguments: [ServiceAlerts.payload(text), UTCTime.sqlite(time), UTCTime.sqlite(time)])
             return true
+        }
+    }
+
+    public func telegramUpdateOffset() async throws -> Int64? {
+        try await pool.read { db in
+            try String.fetchOne(db, sql: "SELECT value FROM engine_state WHERE key = 'telegram_update_offset'").flatMap { Int64($0) }
+        }
+    }
+
+    public func recordTelegramUpdate(_ updateID: Int64, reply: String?, at time: Date) async throws {
+        try await pool.write { db in
+            if let reply {
+                try db.execute(
+                    sql: "INSERT INTO alert_outbox (kind, payload, created_at, updated_at) VALUES ('reply', ?, ?, ?)",
+                    arguments: [ServiceAlerts.payload(reply), UTCTime.sqlite(time), UTCTime.sqlite(time)])
+            }
+            try db.execute(
+                sql: """
+                    INSERT INTO engine_state (key, value, updated_at) VALUES ('telegram_update_offset', ?, ?)
+                    ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at
+                    """,
+                arguments: [String(updateID + 1), UTCTime.sqlite(time)])
         }
     }
 }

@@ -1,17 +1,19 @@
 import Foundation
 
-/// What the website knows, read from the database the services write: one place that the JSON
-/// API and the pages both ask, so a figure on a page is the figure the API returns.
+/// What the platform is doing, read from the database the services write: one place that the
+/// JSON API, the pages and the Telegram commands all ask, so a figure on a page is the figure the
+/// API returns and the bot answers.
 public struct Dashboard: Sendable {
     public let provider: any StorageProvider
-    public let configuration: WebsiteConfiguration
+    /// The configured trading settings (mode and starting balance until the engine records its own).
+    public let trading: TradingConfiguration
     public let identity: ProcessIdentity
     let clock: any WallClock
     let cache = FigureCache()
 
-    public init(provider: any StorageProvider, configuration: WebsiteConfiguration, identity: ProcessIdentity, clock: any WallClock = SystemTime()) {
+    public init(provider: any StorageProvider, trading: TradingConfiguration, identity: ProcessIdentity, clock: any WallClock = SystemTime()) {
         self.provider = provider
-        self.configuration = configuration
+        self.trading = trading
         self.identity = identity
         self.clock = clock
     }
@@ -29,7 +31,7 @@ public struct Dashboard: Sendable {
     /// The ledger shown: the mode the engine last ran in, else the configured one.
     public func mode() async throws -> TradingMode {
         if let text = try await storage.engineState("trading_mode"), let mode = TradingMode(rawValue: text) { return mode }
-        return configuration.trading.mode
+        return trading.mode
     }
 
     // MARK: - Status and markets
@@ -153,7 +155,7 @@ public struct Dashboard: Sendable {
 
     func computePerformance() async throws -> PerformanceReportDTO {
         let mode = try await mode()
-        let balance = try await storage.ledgerAccount(mode: mode)?.capital ?? configuration.trading.startingBalance
+        let balance = try await storage.ledgerAccount(mode: mode)?.capital ?? trading.startingBalance
         let rows = try await StatsOptions.rows(storage: storage, mode: mode, startingBalance: balance)
         let records = try await storage.strategies()
         let strategies = rows.dropLast().map { row in

@@ -1,0 +1,120 @@
+import Foundation
+
+/// The texts of the bot's answers (Telegram HTML), from the figures the dashboard shows: pure
+/// functions of their inputs, so an answer is the website's figure, formatted for a phone.
+public enum BotAnswers {
+    public static let help = """
+        <b>SignalCartel commands</b>
+        /status: services, mode, pause, open positions
+        /balance: cash, positions, equity
+        /trades [n]: the last n trades (5)
+        /profit: P&amp;L, win rate, fees
+        /performance: each strategy
+        /daily [n]: P&amp;L per day, the last n days (7)
+        /pause: no new entries (exits still run)
+        /resume: entries again
+        /help: this list
+        """
+
+    public static func status(_ status: StatusDTO, positions: PositionsDTO, now: Date) -> String {
+        var lines = ["<b>Status</b> (\(modeName(status.mode)))" + (status.paused ? ", <b>PAUSED</b> by \(AlertText.escape(status.pausedBy ?? "?"))" : "")]
+        for service in status.services {
+            var line = "\(service.state == "running" ? "✅" : service.state == "stopped" ? "⏹" : "❌") \(service.name): \(service.state)"
+            if let uptime = service.uptimeSeconds { line += ", up \(duration(uptime))" }
+            if let bytes = service.residentBytes { line += ", \(bytes / 1_048_576) MB" }
+            if service.state == "stale", let beat = service.lastHeartbeat { line += ", last seen \(Int(now.timeIntervalSince(beat))) s ago" }
+            lines.append(line)
+        }
+        if positions.positions.isEmpty {
+            lines.append("no open positions")
+        } else {
+            lines.append("<b>Open positions</b>")
+            for position in positions.positions {
+                let pnl = position.unrealisedPnL.map { money($0) } ?? "?"
+                let percent = position.unrealisedPercent.map { " (\(NumberText.hundredths($0))%)" } ?? ""
+                lines.append("\(AlertText.escape(position.pair)) \(position.quantity) @ \(position.averagePrice): \(pnl)\(percent), \(AlertText.escape(position.strategy))")
+            }
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    public static func balance(mode: TradingMode, ledger: PortfolioLedger, marks: [String: Decimal]) -> String {
+        let missing = Set(ledger.positions.values.map(\.pair)).subtracting(marks.keys).sorted()
+        return """
+            <b>Balance</b> (\(modeName(mode.rawValue)))
+            cash \(money(ledger.cash))
+            positions \(money(ledger.positionsValue(marks: marks))) (\(ledger.positions.count) open)
+            equity <b>\(money(ledger.equity(marks: marks)))</b>
+            realised P&amp;L \(money(ledger.realisedPnL)), fees \(money(ledger.fees))
+            """ + (missing.isEmpty ? "" : "\nno ticker yet for \(missing.map(AlertText.escape).joined(separator: ", ")): valued at cost")
+    }
+
+    public static func trades(_ page: TradesPageDTO) -> String {
+        guard !page.trades.isEmpty else { return "No trades yet (\(modeName(page.mode)))." }
+        var lines = ["<b>Last \(page.trades.count) trades</b> (\(modeName(page.mode)))"]
+        for trade in page.trades {
+            let result = trade.realisedPnL.map { "P&amp;L \(money($0))" } ?? "open"
+            let exit = trade.exitPrice.map { " → \($0)" } ?? ""
+            lines.append("#\(trade.id) \(AlertText.escape(trade.pair)) \(trade.quantity): \(trade.entryPrice)\(exit), \(result)"
+                + (trade.exitReason.map { ", \(AlertText.escape($0))" } ?? ""))
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    public static func profit(_ report: PerformanceReportDTO) -> String {
+        let total = report.total
+        return """
+            <b>Profit</b> (\(modeName(report.mode)))
+            P&amp;L <b>\(money(total.totalPnL))</b> on \(total.trades) closed trades
+            win rate \(total.winRatePercent.map { NumberText.hundredths($0) + "%" } ?? "–") (\(total.wins) won, \(total.losses) lost)
+            fees \(money(total.fees)), max drawdown \(NumberText.hundredths(total.maxDrawdownPercent))%
+            profit factor \(total.profitFactor.map(NumberText.hundredths) ?? "–")
+            """
+    }
+
+    public static func performance(_ report: PerformanceReportDTO) -> String {
+        guard !report.strategies.isEmpty else { return "No strategies have closed trades yet (\(modeName(report.mode)))." }
+        var lines = ["<b>Performance</b> (\(modeName(report.mode)))"]
+        for row in report.strategies {
+            lines.append("\(AlertText.escape(row.strategy)): \(money(row.stats.totalPnL)), \(row.stats.trades) trades, "
+                + "win \(row.stats.winRatePercent.map { NumberText.hundredths($0) + "%" } ?? "–")")
+        }
+        lines.append("total: <b>\(money(report.total.totalPnL))</b>")
+        return lines.joined(separator: "\n")
+    }
+
+    /// P&L of the trades closed on each of the last `days` days (UTC), newest first.
+    public static func daily(_ trades: [TradeDTO], days: Int, mode: String, now: Date) -> String {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC")!
+        let today = calendar.startOfDay(for: now)
+        var lines = ["<b>Daily P&amp;L</b> (\(modeName(mode)), UTC)"]
+        for offset in 0..<days {
+            guard let start = calendar.date(byAdding: .day, value: -offset, to: today),
+                let end = calendar.date(byAdding: .day, value: 1, to: start)
+            else { continue }
+            let closed = trades.filter { trade in trade.exitTime.map { $0 >= start && $0 < end } ?? false }
+            let pnl = closed.compactMap { $0.realisedPnL.flatMap(DecimalText.parse) }.reduce(Decimal(0), +)
+            lines.append("\(UTCTime.iso8601(start, fractional: false).prefix(10)): \(money(DecimalText.string(pnl))) (\(closed.count) trades)")
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    static func money(_ text: String) -> String {
+        DecimalText.parse(text).map { money($0) } ?? AlertText.escape(text)
+    }
+
+    static func money(_ value: Decimal) -> String {
+        var rounded = Decimal()
+        var source = value
+        NSDecimalRound(&rounded, &source, 2, .plain)
+        return DecimalText.string(rounded)
+    }
+
+    static func modeName(_ mode: String) -> String { mode == "paper" ? "paper" : mode.uppercased() }
+
+    static func duration(_ seconds: Int) -> String {
+        seconds >= 86_400 ? "\(seconds / 86_400)d \(seconds % 86_400 / 3600)h"
+            : seconds >= 3600 ? "\(seconds / 3600)h \(seconds % 3600 / 60)m" : "\(seconds / 60)m \(seconds % 60)s"
+    }
+}
