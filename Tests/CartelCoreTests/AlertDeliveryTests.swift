@@ -219,3 +219,65 @@ import Testing
         }
     }
 }
+
+/// The daily summary: when it is due, and that of several services exactly one writes it.
+@Suite struct DailySummaryTests {
+    static func utc(_ text: String) -> Date { UTCTime.parseISO8601(text)! }
+
+    @Test func theSummaryIsDueOncePerDayAtItsLocalTime() throws {
+        let midnight = SummarySchedule(hour: 0, minute: 0, timeZone: TimeZone(identifier: "UTC")!)
+        let due = try #require(midnight.due(now: Self.utc("2026-11-27T00:00:30Z"), lastDay: nil))
+        #expect(due.day == "2026-11-27" && due.from == Self.utc("2026-11-26T00:00:00Z") && due.to == Self.utc("2026-11-27T00:00:00Z"))
+        #expect(midnight.due(now: Self.utc("2026-11-27T00:00:30Z"), lastDay: "2026-11-27") == nil)
+        #expect(midnight.due(now: Self.utc("2026-11-26T23:59:00Z"), lastDay: "2026-11-26") == nil)
+        #expect(midnight.due(now: Self.utc("2026-11-27T07:00:00Z"), lastDay: "2026-11-26") == nil, "missed by more than 6 hours")
+        // 21:30 in Berlin: 19:30 UTC in summer, 20:30 in winter, and a day of 23 hours across the change.
+        let berlin = SummarySchedule(hour: 21, minute: 30, timeZone: TimeZone(identifier: "Europe/Berlin")!, zoneName: "Europe/Berlin")
+        #expect(berlin.due(now: Self.utc("2026-07-01T19:29:00Z"), lastDay: "2026-06-30") == nil)
+        #expect(berlin.due(now: Self.utc("2026-07-01T19:31:00Z"), lastDay: "2026-06-30")?.to == Self.utc("2026-07-01T19:30:00Z"))
+        #expect(berlin.due(now: Self.utc("2026-12-01T20:31:00Z"), lastDay: nil)?.day == "2026-12-01")
+        let change = try #require(berlin.due(now: Self.utc("2026-03-29T19:31:00Z"), lastDay: nil))
+        #expect(change.to.timeIntervalSince(change.from) == 23 * 3600)
+        #expect(throws: ConfigurationError.self) { try AlertConfiguration(settings: .values(["DAILY_SUMMARY_AT": "9:30"])) }
+        #expect(throws: ConfigurationError.self) { try AlertConfiguration(settings: .values(["ALERT_TIMEZONE": "Mars/Olympus"])) }
+        #expect(try AlertConfiguration(settings: .values(["DAILY_SUMMARY_AT": "21:30", "ALERT_TIMEZONE": "Europe/Berlin"])).summary == berlin)
+    }
+
+    @Test func ofTwoServicesExactlyOneWritesTheSummaryWithTheDaysFigures() async throws {
+        let dir = try TemporaryDirectory(prefix: "summary")
+        defer { dir.remove() }
+        let storage = try SQLiteStorage(path: dir.file("db.sqlite"))
+        let end = Date()
+        _ = try await DashboardSeed.seed(storage, cycles: 3, end: end)
+        let now = end.addingTimeInterval(60)
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC")!
+        let parts = calendar.dateComponents([.hour, .minute], from: end)
+        let schedule = SummarySchedule(hour: parts.hour!, minute: parts.minute!, timeZone: TimeZone(identifier: "UTC")!, zoneName: "UTC")
+        let trading = try TradingConfiguration(settings: .values([:]))
+        let identity = ProcessIdentity(pid: 1, host: "test", version: "9.9.9", startedAt: end)
+        let services = try (0..<2).map { _ in
+            let own = OpenStorage(try SQLiteStorage(path: dir.file("db.sqlite")))
+            return DailySummaryService(
+                storage: own, dashboard: Dashboard(provider: own, trading: trading, identity: identity), schedule: schedule,
+                clock: ManualClock(wallTime: now), logger: Logger(label: "test"))
+        }
+        async let first = services[0].check()
+        async let second = services[1].check()
+        let written = try await [first, second].compactMap { $0 }
+        #expect(written.count == 1)
+        let summaries = try await storage.pendingAlerts(limit: 1000).filter { $0.kind == "summary" }
+        #expect(summaries.count == 1)
+        let text = AlertFormatter.text(try #require(summaries.first), strategies: [:])
+        // The figures of the trades closed in the 24 hours before the summary's time.
+        let dayEnd = Int(calendar.date(from: calendar.dateComponents([.year, .month, .day, .hour, .minute], from: end))!.timeIntervalSince1970)
+        let closed = try await storage.query("""
+            SELECT COUNT(*) FROM trades WHERE status = 'closed'
+                AND exit_time >= datetime(\(dayEnd - 86_400), 'unixepoch') AND exit_time < datetime(\(dayEnd), 'unixepoch')
+            """)[0][0] ?? ""
+        #expect(text.hasPrefix("<b>Daily summary</b> \(written[0]) (paper, UTC)"))
+        #expect(text.contains("\(closed) trades closed, win rate"), "\(text)")
+        #expect(text.contains("1 open positions, unrealised"))
+        #expect(try await services[0].check() == nil, "written once only")
+    }
+}

@@ -6,7 +6,8 @@ import ServiceLifecycle
 /// makes exactly one of them send), or a single log line saying alerts are off.
 public enum AlertApp {
     public static func services(
-        configuration: ServiceConfiguration, storage: any StorageProvider, identity: ProcessIdentity, logger: Logger
+        configuration: ServiceConfiguration, storage: any StorageProvider, identity: ProcessIdentity, trading: TradingConfiguration? = nil,
+        logger: Logger
     ) -> [any Service] {
         let alerts = configuration.alerts
         var notifiers: [any Notifier] = []
@@ -21,7 +22,15 @@ public enum AlertApp {
             return []
         }
         for notifier in notifiers { logger.notice("alerts go to \(notifier.name)", metadata: ["to": "\(notifier.destination)"]) }
-        return [
+        var services: [any Service] = []
+        // The summary reads the ledger the engine last ran (its mode is stored); a service
+        // without trading settings falls back on the defaults only for an empty database.
+        if let trading = trading ?? (try? TradingConfiguration(settings: .values([:]))) {
+            services.append(DailySummaryService(
+                storage: storage, dashboard: Dashboard(provider: storage, trading: trading, identity: identity), schedule: alerts.summary,
+                clock: SystemTime(), logger: logger))
+        }
+        return services + [
             ServiceWatch(
                 storage: storage, me: configuration.service, every: .seconds(configuration.heartbeatSeconds), clock: SystemTime(), logger: logger),
             AlertSender(

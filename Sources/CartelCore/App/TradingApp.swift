@@ -102,7 +102,7 @@ public enum TradingApp {
             configuration: config.service, storage: OpenStorage(storage), identity: identity,
             idleNotice: "trading mode \(config.trading.mode.rawValue), market data \(config.mode.rawValue)"
                 + (config.mode == .embedded ? " (collected in-process)" : " (from the market-data service)"),
-            services: services, logger: logger)
+            services: services, trading: config.trading, logger: logger)
     }
 
     /// How often external mode looks for final candles in storage: a cheap indexed read per

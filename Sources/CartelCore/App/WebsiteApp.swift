@@ -93,7 +93,8 @@ public enum WebsiteApp {
         if configuration.password == nil {
             logger.notice("no DASHBOARD_PASSWORD: the dashboard is read-only and only listens on loopback")
         }
-        let alerts = AlertApp.services(configuration: configuration.service, storage: storage, identity: identity, logger: logger)
+        let alerts = AlertApp.services(
+            configuration: configuration.service, storage: storage, identity: identity, trading: configuration.trading, logger: logger)
         return ServiceGroup(configuration: .init(
             services: [heartbeat, app] + alerts + [hub], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
     }

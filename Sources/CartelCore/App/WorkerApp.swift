@@ -9,14 +9,14 @@ public enum WorkerApp {
     public static func buildServiceGroup(
         configuration: ServiceConfiguration, storage: any StorageProvider,
         identity: ProcessIdentity = .current(), idleNotice: String?, services extra: [any Service] = [],
-        logger: Logger
+        trading: TradingConfiguration? = nil, logger: Logger
     ) -> ServiceGroup {
         if let idleNotice { logger.notice("\(idleNotice)") }
         let heartbeat = HeartbeatService(
             service: configuration.service, storage: storage, identity: identity,
             intervalSeconds: configuration.heartbeatSeconds, memoryBudgetMB: configuration.memoryBudgetMB,
             clock: SystemTime(), logger: logger)
-        let alerts = AlertApp.services(configuration: configuration, storage: storage, identity: identity, logger: logger)
+        let alerts = AlertApp.services(configuration: configuration, storage: storage, identity: identity, trading: trading, logger: logger)
         return ServiceGroup(configuration: .init(
             services: [heartbeat] + extra + alerts, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
     }

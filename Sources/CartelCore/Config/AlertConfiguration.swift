@@ -19,14 +19,18 @@ public struct AlertConfiguration: Sendable, Equatable, CustomStringConvertible {
     /// The kinds of alert sent (`ALERT_EVENTS`, default all); the others are recorded as skipped.
     public var events: Set<AlertCategory>
     public var keepDays: Int
+    /// When the daily summary is written (`DAILY_SUMMARY_AT`, `ALERT_TIMEZONE`).
+    public var summary: SummarySchedule
     /// How long one `getUpdates` long poll waits for a command (`TELEGRAM_POLL_SECONDS`, 25).
     public var commandPollSeconds: Int
 
     public init(
         telegramToken: String? = nil, telegramChatID: String? = nil, telegramAPIURL: String = "https://api.telegram.org",
         webhookURL: String? = nil, webhookFormat: WebhookFormat = .json, events: Set<AlertCategory> = Set(AlertCategory.allCases),
-        keepDays: Int = 7, commandPollSeconds: Int = 25
+        keepDays: Int = 7, commandPollSeconds: Int = 25,
+        summary: SummarySchedule = SummarySchedule(hour: 0, minute: 0, timeZone: TimeZone(identifier: "UTC")!, zoneName: "UTC")
     ) {
+        self.summary = summary
         self.commandPollSeconds = commandPollSeconds
         self.telegramToken = telegramToken
         self.telegramChatID = telegramChatID
@@ -63,7 +67,8 @@ public struct AlertConfiguration: Sendable, Equatable, CustomStringConvertible {
             webhookFormat: try settings.oneOf("ALERT_WEBHOOK_FORMAT", default: WebhookFormat.json),
             events: try Self.events(settings.raw("ALERT_EVENTS")),
             keepDays: try settings.int("ALERT_KEEP_DAYS", default: 7, in: 1...365),
-            commandPollSeconds: try settings.int("TELEGRAM_POLL_SECONDS", default: 25, in: 1...50))
+            commandPollSeconds: try settings.int("TELEGRAM_POLL_SECONDS", default: 25, in: 1...50),
+            summary: try Self.summary(at: settings.raw("DAILY_SUMMARY_AT"), zone: settings.raw("ALERT_TIMEZONE")))
     }
 
     /// `all` (or unset) or a comma-separated list of ``AlertCategory`` names.
@@ -81,6 +86,20 @@ public struct AlertConfiguration: Sendable, Equatable, CustomStringConvertible {
         return events
     }
 
+    /// `HH:MM` (24-hour) in an IANA time zone.
+    static func summary(at text: String?, zone: String?) throws -> SummarySchedule {
+        guard let timeZone = TimeZone(identifier: zone ?? "UTC") else {
+            throw ConfigurationError(key: "ALERT_TIMEZONE", value: zone ?? "", expected: "an IANA time zone name such as UTC or Europe/Berlin")
+        }
+        let parts = (text ?? "00:00").split(separator: ":", omittingEmptySubsequences: false)
+        guard parts.count == 2, parts.allSatisfy({ $0.count == 2 }), let hour = Int(parts[0]), let minute = Int(parts[1]),
+            (0...23).contains(hour), (0...59).contains(minute)
+        else {
+            throw ConfigurationError(key: "DAILY_SUMMARY_AT", value: text ?? "", expected: "a time of day as HH:MM, e.g. 00:00 or 21:30")
+        }
+        return SummarySchedule(hour: hour, minute: minute, timeZone: timeZone, zoneName: zone ?? "UTC")
+    }
+
     static func isHTTPURL(_ text: String) -> Bool {
         guard let url = URL(string: text), let scheme = url.scheme?.lowercased(), scheme == "http" || scheme == "https",
             let host = url.host, !host.isEmpty
@@ -94,6 +113,6 @@ public struct AlertConfiguration: Sendable, Equatable, CustomStringConvertible {
         let telegram = telegramToken != nil ? "chat \(telegramChatID ?? "")" : "off"
         let webhook = webhookURL.map { "\(WebhookNotifier.safeDestination($0)) (\(webhookFormat.rawValue))" } ?? "off"
         let events = self.events.count == AlertCategory.allCases.count ? "all" : self.events.map(\.rawValue).sorted().joined(separator: ",")
-        return "AlertConfiguration(telegram: \(telegram), api: \(telegramAPIURL), webhook: \(webhook), events: \(events), keepDays: \(keepDays))"
+        return "AlertConfiguration(telegram: \(telegram), api: \(telegramAPIURL), webhook: \(webhook), events: \(events), summary: \(String(format: "%02d:%02d", summary.hour, summary.minute)) \(summary.zoneName), keepDays: \(keepDays))"
     }
 }

@@ -55,6 +55,11 @@ public protocol AlertStorage: Sendable {
     /// Releases a down claim for `heartbeat`'s service and writes `text` (it is back), in one
     /// transaction; false when there was no claim (nothing written).
     func claimServiceBack(_ heartbeat: Heartbeat, text: String, at time: Date) async throws -> Bool
+    /// The day (`YYYY-MM-DD`) of the last daily summary written, if any.
+    func lastSummaryDay() async throws -> String?
+    /// Claims the summary of `day` and writes `text` to the outbox in one transaction; false when
+    /// it was written already (by this or another service).
+    func claimDailySummary(day: String, text: String, at time: Date) async throws -> Bool
     /// The next Telegram update id the bot asks for (`getUpdates` offset), if one is stored.
     func telegramUpdateOffset() async throws -> Int64?
     /// Records that update `updateID` was handled: the offset moves past it and `reply` (if any)

@@ -100,6 +100,30 @@ public enum BotAnswers {
         return lines.joined(separator: "\n")
     }
 
+    /// The daily summary: the trades closed in the day, their result, best and worst, fees, the
+    /// equity at the end of the day and the positions still open.
+    public static func dailySummary(
+        day: String, timeZone: String, mode: String, closed: [TradeDTO], equity: String?, positions: PositionsDTO
+    ) -> String {
+        let results = closed.compactMap { $0.realisedPnL.flatMap(DecimalText.parse) }
+        let wins = results.filter { $0 > 0 }.count
+        let fees = closed.reduce(Decimal(0)) { sum, trade in
+            sum + (DecimalText.parse(trade.entryFee) ?? 0) + (trade.exitFee.flatMap(DecimalText.parse) ?? 0)
+        }
+        var lines = ["<b>Daily summary</b> \(day) (\(modeName(mode)), \(AlertText.escape(timeZone)))"]
+        if results.isEmpty {
+            lines.append("no trades closed")
+        } else {
+            lines.append("\(results.count) trades closed, win rate \(NumberText.hundredths(Double(wins) / Double(results.count) * 100))%")
+            lines.append("P&amp;L <b>\(money(results.reduce(0, +)))</b>, fees \(money(fees))")
+            lines.append("best \(money(results.max() ?? 0)), worst \(money(results.min() ?? 0))")
+        }
+        lines.append("equity \(equity.map { money($0) } ?? "–")")
+        let unrealised = positions.positions.compactMap { $0.unrealisedPnL.flatMap(DecimalText.parse) }.reduce(Decimal(0), +)
+        lines.append(positions.positions.isEmpty ? "no open positions" : "\(positions.positions.count) open positions, unrealised \(money(unrealised))")
+        return lines.joined(separator: "\n")
+    }
+
     static func money(_ text: String) -> String {
         DecimalText.parse(text).map { money($0) } ?? AlertText.escape(text)
     }

@@ -117,4 +117,24 @@ extension SQLiteStorage: AlertStorage {
                 arguments: [String(updateID + 1), UTCTime.sqlite(time)])
         }
     }
+
+    public func lastSummaryDay() async throws -> String? {
+        try await pool.read { db in try String.fetchOne(db, sql: "SELECT value FROM engine_state WHERE key = 'daily_summary_day'") }
+    }
+
+    public func claimDailySummary(day: String, text: String, at time: Date) async throws -> Bool {
+        try await pool.write { db in
+            if let last = try String.fetchOne(db, sql: "SELECT value FROM engine_state WHERE key = 'daily_summary_day'"), last >= day { return false }
+            try db.execute(
+                sql: """
+                    INSERT INTO engine_state (key, value, updated_at) VALUES ('daily_summary_day', ?, ?)
+                    ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at
+                    """,
+                arguments: [day, UTCTime.sqlite(time)])
+            try db.execute(
+                sql: "INSERT INTO alert_outbox (kind, payload, created_at, updated_at) VALUES ('summary', ?, ?, ?)",
+                arguments: [ServiceAlerts.payload(text), UTCTime.sqlite(time), UTCTime.sqlite(time)])
+            return true
+        }
+    }
 }
