@@ -99,6 +99,13 @@ let package = Package(
             path: "benchmarks/Backtest",
             swiftSettings: swiftSettings
         ),
+        // `benchmarks/alert-latency.sh`: alert delivery latency, engine latency with alerts on/off.
+        .executableTarget(
+            name: "cartel-alert-benchmark",
+            dependencies: ["CartelCore", "TestSupport"],
+            path: "benchmarks/Alerts",
+            swiftSettings: swiftSettings
+        ),
         // Seeds a database for the website benchmark (benchmarks/website-load.sh).
         .executableTarget(
             name: "cartel-dashboard-seed",
