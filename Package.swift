@@ -95,7 +95,7 @@ let package = Package(
         // `swift run -c release --static-swift-stdlib cartel-backtest-benchmark`: rsi backtest vs a bare EMA loop.
         .executableTarget(
             name: "cartel-backtest-benchmark",
-            dependencies: ["CartelCore"],
+            dependencies: ["CartelCore", "TestSupport"],
             path: "benchmarks/Backtest",
             swiftSettings: swiftSettings
         ),

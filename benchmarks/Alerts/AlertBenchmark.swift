@@ -30,7 +30,7 @@ struct AlertBenchmark {
     }
 
     nonisolated static func run(count: Int) async throws {
-        print("machine: \(machine())")
+        print("machine: \(Machine.description)")
         let fake = FakeTelegram()
         try await fake.run { url in
             try await delivery(count: count, url: url, fake: fake)
@@ -171,17 +171,6 @@ struct AlertBenchmark {
         Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
     }
 
-    static func machine() -> String {
-        var name = utsname()
-        uname(&name)
-        func text<T>(_ field: T) -> String {
-            withUnsafeBytes(of: field) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-        }
-        let cpu = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8))?
-            .split(separator: "\n").first { $0.hasPrefix("model name") }?
-            .split(separator: ":", maxSplits: 1).last?.trimmingCharacters(in: .whitespaces) ?? "unknown CPU"
-        return "\(text(name.sysname)) \(text(name.release)) \(text(name.machine)), \(ProcessInfo.processInfo.activeProcessorCount) cores, \(cpu)"
-    }
 }
 
 struct BenchmarkError: Error, CustomStringConvertible {

@@ -1,6 +1,7 @@
 import CartelCore
 import Foundation
 import Logging
+import TestSupport
 
 /// `cartel-backtest-benchmark [COUNT]`: backtests the `rsi` strategy (with the risk manager, paper
 /// execution and ledger) over COUNT generated candles (default 1,000,000), and in the same run a
@@ -12,7 +13,7 @@ import Logging
 struct BacktestBenchmark {
     static func main() async throws {
         let count = CommandLine.arguments.count > 1 ? Int(CommandLine.arguments[1]) ?? 1_000_000 : 1_000_000
-        print("machine: \(machine())")
+        print("machine: \(Machine.description)")
         let candles = generate(count)
         print("candles: \(count) generated (seeded random walk, 1-minute)")
 
@@ -115,17 +116,6 @@ struct BacktestBenchmark {
         return candles
     }
 
-    static func machine() -> String {
-        var name = utsname()
-        uname(&name)
-        func text<T>(_ field: T) -> String {
-            withUnsafeBytes(of: field) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-        }
-        let cpu = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8))?
-            .split(separator: "\n").first { $0.hasPrefix("model name") }?
-            .split(separator: ":", maxSplits: 1).last?.trimmingCharacters(in: .whitespaces) ?? "unknown CPU"
-        return "\(text(name.sysname)) \(text(name.release)) \(text(name.machine)), \(ProcessInfo.processInfo.activeProcessorCount) cores, \(cpu)"
-    }
 
     static func millions(_ rate: Double) -> String { NumberText.hundredths(rate / 1e6) }
     static func milliseconds(_ seconds: Double) -> String { NumberText.hundredths(seconds * 1000) }

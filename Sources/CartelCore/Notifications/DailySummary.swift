@@ -64,20 +64,9 @@ public struct DailySummaryService<C: TimeSource>: Service {
     }
 
     public func run() async throws {
-        do {
-            try await cancelWhenGracefulShutdown {
-                while !Task.isCancelled {
-                    do {
-                        try await check()
-                    } catch is CancellationError {
-                        return
-                    } catch {
-                        logger.warning("daily summary not written", metadata: ["error": "\(error)"])
-                    }
-                    try await clock.sleep(for: every)
-                }
-            }
-        } catch is CancellationError {}
+        try await repeatUntilShutdown(every: every, clock: clock, logger: logger, failure: "daily summary not written") {
+            try await check()
+        }
     }
 
     /// Writes the summary when it is due and nobody has; returns its day when this process did.

@@ -23,20 +23,9 @@ public struct ServiceWatch<C: TimeSource>: Service {
     }
 
     public func run() async throws {
-        do {
-            try await cancelWhenGracefulShutdown {
-                while !Task.isCancelled {
-                    do {
-                        try await check()
-                    } catch is CancellationError {
-                        return
-                    } catch {
-                        logger.warning("service heartbeats not checked", metadata: ["error": "\(error)"])
-                    }
-                    try await clock.sleep(for: every)
-                }
-            }
-        } catch is CancellationError {}  // a graceful shutdown
+        try await repeatUntilShutdown(every: every, clock: clock, logger: logger, failure: "service heartbeats not checked") {
+            try await check()
+        }
     }
 
     /// One look at the heartbeats; returns what this process announced.
