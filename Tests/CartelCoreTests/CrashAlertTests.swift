@@ -84,4 +84,32 @@ import Glibc
             }
         }
     }
+
+    /// kill -9 between writing an alert and sending it: the engine writes "started" into the
+    /// outbox while Telegram does not answer, and dies; the website, started later, delivers it
+    /// once (after the dead sender's lease runs out).
+    @Test(.timeLimit(.minutes(2))) func anAlertWrittenByAProcessKilledBeforeSendingIsDeliveredOnceByTheNext() async throws {
+        let dir = try TemporaryDirectory(prefix: "crash")
+        defer { dir.remove() }
+        let silent = try ListeningSocket()  // accepts connections, never answers
+        defer { silent.close() }
+        var env = try environment(dir, telegram: "http://127.0.0.1:\(silent.port)")
+        let engine = try start("trading-engine", dir, env)
+        let storage = try SQLiteStorage(path: dir.file("db.sqlite"))
+        #expect(await Processes.eventually(30) { (try? await storage.pendingAlerts(limit: 10).contains { $0.kind == "engine" }) == true })
+        kill(engine.pid, SIGKILL)
+        _ = await engine.wait(timeout: 10)
+        let fake = FakeTelegram()
+        try await fake.run { url in
+            env["TELEGRAM_API_URL"] = url
+            let website = try start("website", dir, env)
+            defer { website.terminate() }
+            func started() async -> Int { await fake.messages().filter { $0.text.hasPrefix("<b>Trading engine started</b>") }.count }
+            #expect(await Processes.eventually(40) { await started() == 1 })
+            try await Task.sleep(for: .seconds(3))
+            #expect(await started() == 1)
+        }
+        let rows = try await storage.query("SELECT status FROM alert_outbox WHERE kind = 'engine'")
+        #expect(rows.map { $0[0] } == ["sent"])
+    }
 }
