@@ -184,6 +184,31 @@ import Testing
         #expect(!lines.all.contains { $0.contains("AAH-secret") }, "the token leaked into a log line")
     }
 
+    @Test(.timeLimit(.minutes(1))) func aWebhookThatIsDownDoesNotHoldTelegramUp() async throws {
+        let dir = try TemporaryDirectory(prefix: "alerts")
+        defer { dir.remove() }
+        let storage = try SQLiteStorage(path: dir.file("db.sqlite"))
+        for index in 0..<4 { try await storage.enqueueAlert(kind: "message", payload: #"{"text":"alert \#(index)"}"#, at: Date()) }
+        let fake = FakeTelegram(validToken: Self.token)
+        await fake.scriptHook(Array(repeating: 503, count: 100))
+        try await fake.run { url in
+            let sender = AlertSender(
+                storage: OpenStorage(storage), holder: "test",
+                notifiers: [TelegramNotifier(apiURL: url, token: Self.token, chatID: "987654321"), WebhookNotifier(url: "\(url)/hook", format: .json)],
+                clock: SystemTime(), spacing: .milliseconds(20), retryBase: .milliseconds(10), poll: .milliseconds(50), logger: Logger(label: "test"))
+            let task = Task { try await sender.run() }
+            defer { task.cancel() }
+            #expect(await Processes.eventually(20) { (try? await storage.pendingAlerts(limit: 1).isEmpty) == true })
+        }
+        #expect(await fake.messages().map(\.text) == (0..<4).map { "alert \($0)" })
+        let rows = try await storage.query("SELECT status, delivered_to, last_error FROM alert_outbox ORDER BY id")
+        #expect(rows.allSatisfy { $0[0] == "sent" && $0[1] == "telegram,webhook!" })
+        #expect(rows.allSatisfy { $0[2]?.contains("webhook: ") == true }, "\(rows)")
+        #expect(rows.last?[2]?.contains("unreachable, passed over") == true)
+        // Five tries opened its breaker; the later alerts did not wait on it.
+        #expect(await fake.hooks().count <= 6)
+    }
+
     @Test(.timeLimit(.minutes(1))) func alertEventsSelectsKindsAndABadTokenIsReportedAtStart() async throws {
         let dir = try TemporaryDirectory(prefix: "alerts")
         defer { dir.remove() }

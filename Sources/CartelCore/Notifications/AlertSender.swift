@@ -22,14 +22,17 @@ public struct AlertSender<C: TimeSource>: Service {
     let maxAge: TimeInterval
     let logger: Logger
     let spacing: Duration
+    /// The first backoff after a transient failure (doubling up to 5 minutes).
+    let retryBase: Duration
 
     static var lease: TimeInterval { 15 }
 
     public init(
         storage: any StorageProvider, holder: String, notifiers: [any Notifier], events: Set<AlertCategory> = Set(AlertCategory.allCases),
-        clock: C, spacing: Duration = .seconds(1), poll: Duration = .milliseconds(500), keepDays: Int = 7, maxAgeHours: Int = 24,
-        logger: Logger
+        clock: C, spacing: Duration = .seconds(1), retryBase: Duration = .seconds(1), poll: Duration = .milliseconds(500), keepDays: Int = 7,
+        maxAgeHours: Int = 24, logger: Logger
     ) {
+        self.retryBase = retryBase
         self.maxAge = TimeInterval(maxAgeHours * 3600)
         self.provider = storage
         self.holder = holder
@@ -62,7 +65,9 @@ public struct AlertSender<C: TimeSource>: Service {
     }
 
     func loop() async throws {
-        var schedules = notifiers.map { _ in DeliverySchedule<C.Instant>(spacing: spacing) }
+        var schedules = notifiers.map { _ in
+            DeliverySchedule<C.Instant>(spacing: spacing, backoff: Backoff(base: retryBase, cap: .seconds(300)))
+        }
         var lastPrune = Date.distantPast
         while !Task.isCancelled {
             var pending: [OutboxAlert] = []
@@ -119,11 +124,21 @@ public struct AlertSender<C: TimeSource>: Service {
         var failures = alert.lastError.map { [$0] } ?? []
         var delivered = alert.deliveredTo.contains { !$0.hasSuffix("!") }
         // An answer to a bot command goes back to the chat that asked, not to a webhook.
-        for (index, notifier) in notifiers.enumerated()
-        where !alert.deliveredTo.contains(notifier.name) && !alert.deliveredTo.contains(notifier.name + "!")
-            && (alert.kind != "reply" || notifier.name == "telegram") {
+        let targets = notifiers.indices.filter { index in
+            let name = notifiers[index].name
+            return !alert.deliveredTo.contains(name) && !alert.deliveredTo.contains(name + "!") && (alert.kind != "reply" || name == "telegram")
+        }
+        if targets.isEmpty, !delivered, failures.isEmpty {
+            failures.append(alert.kind == "reply" ? "no Telegram destination configured in this service" : "no destination configured")
+        }
+        for (position, index) in targets.enumerated() {
+            let notifier = notifiers[index]
+            // With several destinations, one that is down (its breaker open) is passed over for
+            // this alert, recorded as refused, so it cannot hold the others up; the last one
+            // left keeps trying when none has the alert yet, so it is never lost to an outage.
+            let mayPassOn = delivered || position < targets.count - 1
             let failure: String?
-            switch try await deliver(parts, of: alert, to: notifier, schedule: &schedules[index], storage: storage) {
+            switch try await deliver(parts, of: alert, to: notifier, schedule: &schedules[index], mayPassOn: mayPassOn, storage: storage) {
             case nil: return false
             case .some(let reason): failure = reason.map { notifiers.count > 1 ? "\(notifier.name): \($0)" : $0 }
             }
@@ -143,16 +158,28 @@ public struct AlertSender<C: TimeSource>: Service {
     /// when delivered, `.some(reason)` when given up.
     func deliver(
         _ parts: [String], of alert: OutboxAlert, to notifier: any Notifier, schedule: inout DeliverySchedule<C.Instant>,
-        storage: any AlertStorage
+        mayPassOn: Bool, storage: any AlertStorage
     ) async throws -> String?? {
         var index = 0
+        var last: DeliveryOutcome?
         while index < parts.count {
+            let age = clock.wallTime.timeIntervalSince(alert.createdAt)
+            if age > maxAge {
+                return .some("not delivered within \(Int(maxAge / 3600)) hours (\(last.map { "\($0)" } ?? "no answer"))")
+            }
+            // Asking when to try also lets a breaker whose cool-down is over probe again.
             let wait = schedule.wait(now: clock.now)
+            if mayPassOn, schedule.breaker.state == .open {
+                let reason = "unreachable, passed over for the other destinations (\(last.map { "\($0)" } ?? "its breaker is open"))"
+                logger.warning("alert passed over for a destination that is down", metadata: ["alert": "\(alert.id)", "to": "\(notifier.destination)"])
+                return .some(reason)
+            }
             if wait > .zero { try await clock.sleep(for: wait) }
             // Still ours? (A long wait may have let the lease lapse and another service take over.)
             let now = clock.wallTime
             guard try await storage.claimAlertLease(holder: holder, until: now.addingTimeInterval(Self.lease), now: now) else { return nil }
             let outcome = await notifier.send(AlertMessage(kind: alert.kind, html: parts[index], createdAt: alert.createdAt))
+            last = outcome
             switch schedule.record(outcome, now: clock.now, jitter: Double.random(in: 0..<1)) {
             case .next:
                 index += 1
