@@ -106,9 +106,17 @@ import Testing
                 // The pause trigger also announced it, like a pause from anywhere.
                 #expect(await Processes.eventually(5) { await fake.messages().contains { $0.text.hasPrefix("<b>New entries paused</b> by telegram") } })
 
+                // A /resume sent ten minutes ago (nobody was reading) is not applied.
+                let before = await fake.messages().count
+                await fake.userSends("/resume", at: Date().addingTimeInterval(-600))
+                #expect(await Processes.eventually(10) { await fake.messages().dropFirst(before).contains { $0.text.hasPrefix("/resume was sent 10 minutes ago") } })
+                #expect(try await storage.pauseState().paused)
+                // Addressed to another bot in a group: not for this one.
+                await fake.userSends("/resume@some_other_bot")
                 let (unknown, _) = try await ask(fake, "/moon")
                 #expect(unknown == "Unknown command /moon. Send /help for the list.")
-                let (resumed, _) = try await ask(fake, "/resume")
+                #expect(try await storage.pauseState().paused, "the other bot's /resume was not applied")
+                let (resumed, _) = try await ask(fake, "/resume@signalcartel_test_bot")
                 #expect(resumed.hasPrefix("Resumed"))
                 #expect(try await storage.pauseState().paused == false)
             }

@@ -46,15 +46,16 @@ public final class FakeTelegram: Sendable {
         public var updateID: Int64
         public var chatID: Int64
         public var text: String
+        public var sentAt: Date
     }
 
     actor State {
         var incoming: [Incoming] = []
         var offsets: [Int64?] = []
         var nextUpdateID: Int64 = 100_000_001
-        func send(chat: Int64, text: String) -> Int64 {
+        func send(chat: Int64, text: String, at: Date) -> Int64 {
             defer { nextUpdateID += 1 }
-            incoming.append(Incoming(updateID: nextUpdateID, chatID: chat, text: text))
+            incoming.append(Incoming(updateID: nextUpdateID, chatID: chat, text: text, sentAt: at))
             return nextUpdateID
         }
         func pending(from offset: Int64?) -> [Incoming] { incoming.filter { $0.updateID >= (offset ?? 0) } }
@@ -79,7 +80,9 @@ public final class FakeTelegram: Sendable {
     public func scriptHook(_ statuses: [Int]) async { await state.setHookScript(statuses) }
     /// A user in `chat` sends `text`; returns its update id.
     @discardableResult
-    public func userSends(_ text: String, chat: Int64 = 987_654_321) async -> Int64 { await state.send(chat: chat, text: text) }
+    public func userSends(_ text: String, chat: Int64 = 987_654_321, at: Date = Date()) async -> Int64 {
+        await state.send(chat: chat, text: text, at: at)
+    }
     /// The `offset` of every `getUpdates` call so far.
     public func updateOffsets() async -> [Int64?] { await state.offsets }
     public func hooks() async -> [HookRequest] { await state.hooks }
@@ -125,6 +128,7 @@ public final class FakeTelegram: Sendable {
                 chat["id"] = incoming.chatID
                 message["chat"] = chat
                 message["text"] = incoming.text
+                message["date"] = Int(incoming.sentAt.timeIntervalSince1970)
                 message.removeValue(forKey: "entities")
                 update["update_id"] = incoming.updateID
                 update["message"] = message

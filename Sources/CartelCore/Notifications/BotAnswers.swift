@@ -46,7 +46,7 @@ public enum BotAnswers {
             positions \(money(ledger.positionsValue(marks: marks))) (\(ledger.positions.count) open)
             equity <b>\(money(ledger.equity(marks: marks)))</b>
             realised P&amp;L \(money(ledger.realisedPnL)), fees \(money(ledger.fees))
-            """ + (missing.isEmpty ? "" : "\nno ticker yet for \(missing.map(AlertText.escape).joined(separator: ", ")): valued at cost")
+            """ + (missing.isEmpty ? "" : "\nno recent ticker for \(missing.map(AlertText.escape).joined(separator: ", ")): valued at cost")
     }
 
     public static func trades(_ page: TradesPageDTO) -> String {

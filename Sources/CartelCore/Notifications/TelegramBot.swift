@@ -37,9 +37,14 @@ public struct TelegramBot<C: TimeSource>: Service {
     struct Updates: Decodable {
         struct Update: Decodable {
             struct Message: Decodable {
-                struct Chat: Decodable { var id: Int64 }
+                struct Chat: Decodable {
+                    var id: Int64
+                    var type: String?
+                }
                 var chat: Chat
                 var text: String?
+                /// When it was sent (Unix time).
+                var date: Int64?
             }
             var update_id: Int64
             var message: Message?
@@ -56,13 +61,25 @@ public struct TelegramBot<C: TimeSource>: Service {
         } catch is CancellationError {}
     }
 
+    struct Me: Decodable {
+        struct User: Decodable { var username: String? }
+        var ok: Bool
+        var result: User?
+    }
+
     func loop() async throws {
         var backoff = Backoff(base: .seconds(1), cap: .seconds(60))
         var offset: Int64?
         var lastProblem = ""
+        var username: String?
         while !Task.isCancelled {
             do {
                 guard let storage = try await provider.storage() as? any AlertStorage & LedgerStorage else { return }
+                if username == nil {
+                    // The bot's own name: `/pause@another_bot` in a group is not for this one.
+                    let (status, body) = try await TelegramBotAPI.call(apiURL: apiURL, token: token, method: "getMe", parameters: [:], timeout: .seconds(10))
+                    if status == 200, let me = try? JSONDecoder().decode(Me.self, from: body), me.ok { username = me.result?.username ?? "" }
+                }
                 if offset == nil { offset = try await storage.telegramUpdateOffset() }
                 var parameters: [String: any Sendable] = ["timeout": pollSeconds, "allowed_updates": ["message"]]
                 if let offset { parameters["offset"] = offset }
@@ -80,7 +97,7 @@ public struct TelegramBot<C: TimeSource>: Service {
                 lastProblem = ""
                 backoff.reset()
                 for update in updates {
-                    let reply = await handle(update, storage: storage)
+                    let reply = await handle(update, username: username, storage: storage)
                     try await storage.recordTelegramUpdate(update.update_id, reply: reply, at: clock.wallTime)
                     offset = update.update_id + 1
                 }
@@ -104,21 +121,38 @@ public struct TelegramBot<C: TimeSource>: Service {
         }
     }
 
-    /// The answer to one update, or nil for an update that gets none (another chat, no text).
-    func handle(_ update: Updates.Update, storage: any AlertStorage & LedgerStorage) async -> String? {
+    /// A command that changes something and waited longer than this (the engine was down when it
+    /// was sent) is not applied: a stale `/resume` must not undo a pause made since.
+    static var staleAfter: TimeInterval { 300 }
+
+    /// The answer to one update, or nil for an update that gets none (another chat or bot, chatter
+    /// in a group).
+    func handle(_ update: Updates.Update, username: String?, storage: any AlertStorage & LedgerStorage) async -> String? {
         guard let message = update.message else { return nil }
         guard String(message.chat.id) == chatID else {
             logger.warning("telegram message from another chat ignored", metadata: ["chat": "\(message.chat.id)"])
             return nil
         }
+        let isPrivate = message.chat.type == nil || message.chat.type == "private"
         guard let text = message.text?.trimmingCharacters(in: .whitespaces), text.hasPrefix("/") else {
-            return "Commands start with /. " + "Send /help for the list."
+            return isPrivate ? "Commands start with /. Send /help for the list." : nil
         }
         let words = text.split(separator: " ", omittingEmptySubsequences: true).map(String.init)
         var command = words[0].lowercased()
-        if let at = command.firstIndex(of: "@") { command = String(command[..<at]) }
+        if let at = command.firstIndex(of: "@") {
+            let addressee = command[command.index(after: at)...]
+            if let username, !username.isEmpty, addressee != username.lowercased() { return nil }
+            command = String(command[..<at])
+        }
         let count = words.dropFirst().first.flatMap { Int($0) }
         logger.info("telegram command", metadata: ["command": "\(command)"])
+        if command == "/pause" || command == "/resume", let sent = message.date {
+            let age = clock.wallTime.timeIntervalSince1970 - Double(sent)
+            if age > Self.staleAfter {
+                logger.notice("stale telegram command not applied", metadata: ["command": "\(command)", "age_s": "\(Int(age))"])
+                return "\(command) was sent \(Int(age / 60)) minutes ago, while nobody was reading; not applied. Send it again if you still want it."
+            }
+        }
         do {
             return try await answer(command, count: count, storage: storage)
         } catch {
@@ -138,8 +172,11 @@ public struct TelegramBot<C: TimeSource>: Service {
             guard let engine else { return "Balances are known to the trading engine only." }
             let ledger = await engine.currentLedger
             var marks: [String: Decimal] = [:]
+            // A ticker older than five minutes says nothing about the price now: valued at cost.
             for pair in Set(ledger.positions.values.map(\.pair)) {
-                if let last = try await (storage as? any Storage)?.latestTicker(pair: pair)?.last { marks[pair] = last }
+                if let ticker = try await (storage as? any Storage)?.latestTicker(pair: pair), now.timeIntervalSince(ticker.time) <= 300 {
+                    marks[pair] = ticker.last
+                }
             }
             return BotAnswers.balance(mode: engine.mode, ledger: ledger, marks: marks)
         case "/trades":
