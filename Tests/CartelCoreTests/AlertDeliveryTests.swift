@@ -252,9 +252,9 @@ import Testing
     @Test func theSummaryIsDueOncePerDayAtItsLocalTime() throws {
         let midnight = SummarySchedule(hour: 0, minute: 0, timeZone: TimeZone(identifier: "UTC")!)
         let due = try #require(midnight.due(now: Self.utc("2026-11-27T00:00:30Z"), lastDay: nil))
-        #expect(due.day == "2026-11-27" && due.from == Self.utc("2026-11-26T00:00:00Z") && due.to == Self.utc("2026-11-27T00:00:00Z"))
-        #expect(midnight.due(now: Self.utc("2026-11-27T00:00:30Z"), lastDay: "2026-11-27") == nil)
-        #expect(midnight.due(now: Self.utc("2026-11-26T23:59:00Z"), lastDay: "2026-11-26") == nil)
+        #expect(due.day == "2026-11-26" && due.from == Self.utc("2026-11-26T00:00:00Z") && due.to == Self.utc("2026-11-27T00:00:00Z"))
+        #expect(midnight.due(now: Self.utc("2026-11-27T00:00:30Z"), lastDay: "2026-11-26") == nil)
+        #expect(midnight.due(now: Self.utc("2026-11-26T23:59:00Z"), lastDay: "2026-11-25") == nil)
         #expect(midnight.due(now: Self.utc("2026-11-27T07:00:00Z"), lastDay: "2026-11-26") == nil, "missed by more than 6 hours")
         // 21:30 in Berlin: 19:30 UTC in summer, 20:30 in winter, and a day of 23 hours across the change.
         let berlin = SummarySchedule(hour: 21, minute: 30, timeZone: TimeZone(identifier: "Europe/Berlin")!, zoneName: "Europe/Berlin")

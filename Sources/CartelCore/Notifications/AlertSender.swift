@@ -201,11 +201,12 @@ public struct AlertSender<C: TimeSource>: Service {
     }
 
     /// A write about a delivery is retried until it succeeds: the alert must not be sent again
-    /// because its status was lost, nor stay pending forever.
-    func record(_ write: () async throws -> Void) async throws {
+    /// because its status was lost, nor stay pending forever. It runs in a task of its own, which
+    /// a shutdown does not cancel: a message delivered just before SIGTERM is still recorded.
+    func record(_ write: @escaping @Sendable () async throws -> Void) async throws {
         while true {
             do {
-                try await write()
+                try await Task { try await write() }.value
                 return
             } catch {
                 logger.warning("cannot record an alert's delivery, retrying", metadata: ["error": "\(error)"])

@@ -19,7 +19,13 @@ public enum BotAnswers {
     public static func status(_ status: StatusDTO, positions: PositionsDTO, now: Date) -> String {
         var lines = ["<b>Status</b> (\(modeName(status.mode)))" + (status.paused ? ", <b>PAUSED</b> by \(AlertText.escape(status.pausedBy ?? "?"))" : "")]
         for service in status.services {
-            var line = "\(service.state == "running" ? "✅" : service.state == "stopped" ? "⏹" : "❌") \(service.name): \(service.state)"
+            let mark = switch service.state {
+            case "running": "✅"
+            case "stopped": "⏹"
+            case "unknown": "⚪"
+            default: "❌"
+            }
+            var line = "\(mark) \(service.name): \(service.state == "unknown" ? "never started here" : service.state)"
             if let uptime = service.uptimeSeconds { line += ", up \(duration(uptime))" }
             if let bytes = service.residentBytes { line += ", \(bytes / 1_048_576) MB" }
             if service.state == "stale", let beat = service.lastHeartbeat { line += ", last seen \(Int(now.timeIntervalSince(beat))) s ago" }

@@ -20,7 +20,7 @@ public struct SummarySchedule: Sendable, Equatable {
         self.zoneName = zoneName ?? timeZone.identifier
     }
 
-    /// The summary due at `now`: its day (the local date it is written on, `YYYY-MM-DD`) and the
+    /// The summary due at `now`: its day (the local date of the last moment it covers, `YYYY-MM-DD`) and the
     /// 24 hours it covers, ending at the scheduled instant; nil when `lastDay` already had it or
     /// the latest instant is too long ago.
     public func due(now: Date, lastDay: String?) -> (day: String, from: Date, to: Date)? {
@@ -37,7 +37,8 @@ public struct SummarySchedule: Sendable, Equatable {
             instant = yesterday
         }
         guard now.timeIntervalSince(instant) <= lateness else { return nil }
-        let local = calendar.dateComponents([.year, .month, .day], from: instant)
+        // Named after the day it covers: at 00:00 that is the day just ended.
+        let local = calendar.dateComponents([.year, .month, .day], from: instant.addingTimeInterval(-1))
         let day = String(format: "%04d-%02d-%02d", local.year ?? 0, local.month ?? 0, local.day ?? 0)
         guard day != lastDay, let from = calendar.date(byAdding: .day, value: -1, to: instant) else { return nil }
         return (day, from, instant)
@@ -75,8 +76,8 @@ public struct DailySummaryService<C: TimeSource>: Service {
         guard let storage = try await provider.storage() as? any AlertStorage else { return nil }
         let now = clock.wallTime
         guard let due = schedule.due(now: now, lastDay: try await storage.lastSummaryDay()) else { return nil }
-        let page = try await dashboard.trades(TradeQuery(from: due.from.addingTimeInterval(-30 * 86_400), limit: 10_000))
-        let closed = page.trades.filter { trade in trade.exitTime.map { $0 >= due.from && $0 < due.to } ?? false }
+        let page = try await dashboard.trades(TradeQuery(limit: 100_000, closedFrom: due.from, closedBefore: due.to))
+        let closed = page.trades
         let equity = try await dashboard.equity(from: due.from, to: due.to, stepSeconds: nil).points.last?.equity
         let text = BotAnswers.dailySummary(
             day: due.day, timeZone: schedule.zoneName, mode: page.mode, closed: closed, equity: equity,

@@ -187,10 +187,7 @@ public struct TelegramBot<C: TimeSource>: Service {
             return BotAnswers.performance(try await dashboard.performance())
         case "/daily":
             let days = min(max(count ?? 7, 1), 31)
-            // Trades are filtered by entry time in storage; a margin keeps those opened earlier and
-            // closed within the window.
-            let from = now.addingTimeInterval(-Double(days + 30) * 86_400)
-            let page = try await dashboard.trades(TradeQuery(from: from, limit: 5000))
+            let page = try await dashboard.trades(TradeQuery(limit: 100_000, closedFrom: now.addingTimeInterval(-Double(days + 1) * 86_400)))
             return BotAnswers.daily(page.trades, days: days, mode: page.mode, now: now)
         case "/pause", "/resume":
             let pausing = command == "/pause"

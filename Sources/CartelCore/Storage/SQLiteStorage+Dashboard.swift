@@ -58,6 +58,14 @@ extension SQLiteStorage: DashboardStorage {
             conditions.append("entry_time <= ?")
             arguments.append(UTCTime.sqlite(to))
         }
+        if let closedFrom = query.closedFrom {
+            conditions.append("exit_time >= ?")
+            arguments.append(UTCTime.sqlite(closedFrom))
+        }
+        if let closedBefore = query.closedBefore {
+            conditions.append("exit_time < ?")
+            arguments.append(UTCTime.sqlite(closedBefore))
+        }
         if let before = query.beforeID {
             conditions.append("id < ?")
             arguments.append(before)

@@ -55,8 +55,16 @@ public struct TradeQuery: Sendable, Equatable {
     public var limit: Int
     /// Only trades with a smaller id (the last id of the previous page).
     public var beforeID: Int64?
+    /// Only trades closed at or after this time and before `closedBefore` (exit time).
+    public var closedFrom: Date?
+    public var closedBefore: Date?
 
-    public init(strategyID: Int64? = nil, pair: String? = nil, from: Date? = nil, to: Date? = nil, limit: Int = 50, beforeID: Int64? = nil) {
+    public init(
+        strategyID: Int64? = nil, pair: String? = nil, from: Date? = nil, to: Date? = nil, limit: Int = 50, beforeID: Int64? = nil,
+        closedFrom: Date? = nil, closedBefore: Date? = nil
+    ) {
+        self.closedFrom = closedFrom
+        self.closedBefore = closedBefore
         self.strategyID = strategyID
         self.pair = pair
         self.from = from
