@@ -140,6 +140,15 @@ import Testing
         #expect(!lines.all.contains { $0.contains("AAH-secret") }, "the token leaked into a log line")
     }
 
+    @Test func moneyShowsCentsForFiatQuotesAndEightPlacesOtherwise() {
+        #expect(BotAnswers.scale(pairs: ["BTC/USD", "ETH/EUR"]) == 2)
+        #expect(BotAnswers.scale(pairs: ["BTC/USD", "ETH/BTC"]) == 8)
+        #expect(BotAnswers.scale(pairs: []) == 8)
+        #expect(BotAnswers.money(Decimal(string: "0.004")!, 8) == "0.004")
+        #expect(BotAnswers.money(Decimal(string: "49.525")!, 2) == "49.53")
+        #expect(BotAnswers.money(Decimal(string: "-1.005")!, 2) == "-1.01")
+    }
+
     @Test func aBadTokenStopsCommandsWithOneClearLine() async throws {
         let dir = try TemporaryDirectory(prefix: "bot")
         defer { dir.remove() }
@@ -161,5 +170,5 @@ import Testing
 
 /// The bot's money format (two decimals, exact), for expectations.
 enum BotAnswersTestSupport {
-    static func money(_ value: Decimal) -> String { BotAnswers.money(value) }
+    static func money(_ value: Decimal) -> String { BotAnswers.money(value, 2) }
 }

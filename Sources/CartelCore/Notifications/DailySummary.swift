@@ -73,7 +73,7 @@ public struct DailySummaryService<C: TimeSource>: Service {
     /// Writes the summary when it is due and nobody has; returns its day when this process did.
     @discardableResult
     public func check() async throws -> String? {
-        guard let storage = try await provider.storage() as? any AlertStorage else { return nil }
+        guard let storage = try await provider.storage() as? any AlertStorage & LedgerStorage else { return nil }
         let now = clock.wallTime
         guard let due = schedule.due(now: now, lastDay: try await storage.lastSummaryDay()) else { return nil }
         let page = try await dashboard.trades(TradeQuery(limit: 100_000, closedFrom: due.from, closedBefore: due.to))
@@ -81,7 +81,7 @@ public struct DailySummaryService<C: TimeSource>: Service {
         let equity = try await dashboard.equity(from: due.from, to: due.to, stepSeconds: nil).points.last?.equity
         let text = BotAnswers.dailySummary(
             day: due.day, timeZone: schedule.zoneName, mode: page.mode, closed: closed, equity: equity,
-            positions: try await dashboard.positions())
+            positions: try await dashboard.positions(), scale: BotAnswers.scale(pairs: try await storage.strategies().map(\.pair)))
         guard try await storage.claimDailySummary(day: due.day, text: text, at: now) else { return nil }
         logger.info("daily summary written", metadata: ["day": "\(due.day)", "trades": "\(closed.count)"])
         return due.day

@@ -163,11 +163,12 @@ public struct TelegramBot<C: TimeSource>: Service {
 
     func answer(_ command: String, count: Int?, storage: any AlertStorage & LedgerStorage) async throws -> String {
         let now = clock.wallTime
+        let scale = BotAnswers.scale(pairs: try await storage.strategies().map(\.pair))
         switch command {
         case "/start", "/help":
             return BotAnswers.help
         case "/status":
-            return BotAnswers.status(try await dashboard.status(), positions: try await dashboard.positions(), now: now)
+            return BotAnswers.status(try await dashboard.status(), positions: try await dashboard.positions(), now: now, scale: scale)
         case "/balance":
             guard let engine else { return "Balances are known to the trading engine only." }
             let ledger = await engine.currentLedger
@@ -178,17 +179,17 @@ public struct TelegramBot<C: TimeSource>: Service {
                     marks[pair] = ticker.last
                 }
             }
-            return BotAnswers.balance(mode: engine.mode, ledger: ledger, marks: marks)
+            return BotAnswers.balance(mode: engine.mode, ledger: ledger, marks: marks, scale: scale)
         case "/trades":
-            return BotAnswers.trades(try await dashboard.trades(TradeQuery(limit: min(max(count ?? 5, 1), 50))))
+            return BotAnswers.trades(try await dashboard.trades(TradeQuery(limit: min(max(count ?? 5, 1), 50))), scale: scale)
         case "/profit":
-            return BotAnswers.profit(try await dashboard.performance())
+            return BotAnswers.profit(try await dashboard.performance(), scale: scale)
         case "/performance":
-            return BotAnswers.performance(try await dashboard.performance())
+            return BotAnswers.performance(try await dashboard.performance(), scale: scale)
         case "/daily":
             let days = min(max(count ?? 7, 1), 31)
             let page = try await dashboard.trades(TradeQuery(limit: 100_000, closedFrom: now.addingTimeInterval(-Double(days + 1) * 86_400)))
-            return BotAnswers.daily(page.trades, days: days, mode: page.mode, now: now)
+            return BotAnswers.daily(page.trades, days: days, mode: page.mode, now: now, scale: scale)
         case "/pause", "/resume":
             let pausing = command == "/pause"
             let current = try await storage.pauseState()

@@ -572,13 +572,19 @@ public actor TradingEngine {
     }
 
     func halt(_ cause: HaltCause, _ reason: String) async {
-        guard halts[cause] != reason else { return }
+        // A trader hears of a halt once (not of each changed figure while it lasts); the
+        // balances of a live account being unavailable at start is retried, not news.
+        if recordHalt(cause, reason), cause != .account { await alert("risk", ServiceAlerts.halted(reason)) }
+    }
+
+    /// Stops new entries for `cause`; returns whether the cause was not halted before.
+    @discardableResult
+    func recordHalt(_ cause: HaltCause, _ reason: String) -> Bool {
+        guard halts[cause] != reason else { return false }
         let isNew = halts[cause] == nil
         halts[cause] = reason
         logger.critical("\(reason); no new entries (exits still run)")
-        // A trader hears of a halt once (not of each changed figure while it lasts); the
-        // balances of a live account being unavailable at start is retried, not news.
-        if isNew, cause != .account { await alert("risk", ServiceAlerts.halted(reason)) }
+        return isNew
     }
 
     /// Puts one of the engine's own alerts in the outbox (when the storage has one). Never
@@ -797,6 +803,7 @@ public actor TradingEngine {
         let id = order.strategyID, key = String(order.strategyID), reason = order.reason ?? "reconciled"
         var next = ledger
         let trade: ClosedTrade?
+        var announce: String?
         if fromExchange {
             let result = next.record(fill, side: order.side, strategyKey: key, pair: order.pair, reason: reason)
             if case .nonPositive(let what)? = result.anomaly {
@@ -808,7 +815,9 @@ public actor TradingEngine {
             }
             trade = result.trade
             if let anomaly = result.anomaly {
-                await halt(.anomaly, "Kraken executed order \(order.clientOrderID) beyond what the ledger held (\(anomaly)); booked as it happened")
+                // Entries stop at once; the trader is told once the fill is stored.
+                let reason = "Kraken executed order \(order.clientOrderID) beyond what the ledger held (\(anomaly)); booked as it happened"
+                if recordHalt(.anomaly, reason) { announce = reason }
             }
         } else {
             do {
@@ -835,6 +844,7 @@ public actor TradingEngine {
         levels[id] = position == nil ? nil : protection
         lastBooking = clock.wallTime
         finish(order)
+        if let announce { await alert("risk", ServiceAlerts.halted(announce)) }
         if order.side == .sell, order.reason == ExitLevels.Trigger.stopLoss.rawValue,
             let until = risk.recordStopOut(
                 strategyKey: key, at: order.createdAt, rules: exitRules(for: id), intervalMinutes: known[id]?.intervalMinutes ?? 1)
