@@ -350,6 +350,22 @@ private let t0 = Date(timeIntervalSince1970: 1_735_689_600)
         #expect(text.status == 0, "\(text.stderr)")
         #expect(text.stdout.contains("backtest sma-cross on CSV 60m: 15 candles, 1 closed trades"))
         #expect(text.stdout.contains("trades 1  wins 0  losses 1"))
+        #expect(text.stdout.contains("2025-01-01T07:00:00Z"), "the trade is listed")
+        // --trades caps the list (the statistics still count every trade); a bad value is refused.
+        let capped = try await ProcessRunner.run(
+            BuildProducts.path("trading-engine"),
+            ["backtest", "--csv", dir.file("h.csv"), "--strategy", "sma-cross", "--param", "fast=2,slow=4", "--trades", "0"], environment: environment)
+        #expect(capped.status == 0, "\(capped.stderr)")
+        #expect(capped.stdout.contains("the last 0 of 1 trades (--trades N or --trades all for more):"))
+        #expect(!capped.stdout.contains("2025-01-01T07:00:00Z") && capped.stdout.contains("trades 1  wins 0  losses 1"))
+        let all = try await ProcessRunner.run(
+            BuildProducts.path("trading-engine"),
+            ["backtest", "--csv", dir.file("h.csv"), "--strategy", "sma-cross", "--param", "fast=2,slow=4", "--trades", "all"], environment: environment)
+        #expect(all.stdout.contains("2025-01-01T07:00:00Z") && !all.stdout.contains("the last"))
+        let bad = try await ProcessRunner.run(
+            BuildProducts.path("trading-engine"),
+            ["backtest", "--csv", dir.file("h.csv"), "--strategy", "sma-cross", "--trades", "many"], environment: environment)
+        #expect(bad.status != 0 && bad.stderr.contains("--trades must be a number of trades (0 or more) or 'all', not 'many'"), "\(bad.stderr)")
 
         // From the database instead of a file, limited by --from/--to.
         let storage = try SQLiteStorage(path: dir.file("db.sqlite"))

@@ -30,6 +30,9 @@ public struct BacktestOptions: ParsableArguments {
     @Flag(help: "Print JSON (trades and stats) instead of text.")
     public var json = false
 
+    @Option(name: .customLong("trades"), help: "Trades listed in the text report: the last N (default 50), or 'all'.")
+    public var tradesShown = "50"
+
     public init() {}
 
     public func validate() throws {
@@ -37,6 +40,16 @@ public struct BacktestOptions: ParsableArguments {
             throw ValidationError("give either --csv FILE or --pair PAIR --interval MINUTES")
         }
         if let interval, interval <= 0 { throw ValidationError("--interval must be a positive number of minutes") }
+        _ = try tradeLimit()
+    }
+
+    /// `--trades`: nil for all.
+    func tradeLimit() throws -> Int? {
+        if tradesShown.lowercased() == "all" { return nil }
+        guard let count = Int(tradesShown), count >= 0 else {
+            throw ValidationError("--trades must be a number of trades (0 or more) or 'all', not '\(tradesShown)'")
+        }
+        return count
     }
 
     public func run(settings: Settings = .environment()) async throws {
@@ -60,7 +73,7 @@ public struct BacktestOptions: ParsableArguments {
             throw ValidationError("\(error)")
         }
         let report = BacktestReport(strategy: strategy, parameters: parameters, pair: pairName, intervalMinutes: minutes, result: result)
-        print(json ? try report.json() : report.text(), terminator: "")
+        print(json ? try report.json() : report.text(tradeLimit: try tradeLimit()), terminator: "")
     }
 
     func loadCandles(settings: Settings) async throws -> ([Candle], String, Int) {
@@ -174,14 +187,20 @@ public struct BacktestReport: Encodable {
         return String(decoding: try encoder.encode(self), as: UTF8.self) + "\n"
     }
 
-    public func text() -> String {
+    /// The report as text; the trade list shows the last `tradeLimit` trades (nil: all of them),
+    /// so a run with a million candles does not print a million lines.
+    public func text(tradeLimit: Int? = 50) -> String {
         var lines = ["backtest \(strategy) on \(pair) \(intervalMinutes)m: \(candles) candles, \(trades.count) closed trades"]
         if !parameters.isEmpty {
             lines.append("parameters: " + parameters.keys.sorted().map { "\($0)=\(Self.number(parameters[$0]!))" }.joined(separator: " "))
         }
-        if !trades.isEmpty {
+        let shown = tradeLimit.map { Array(trades.suffix($0)) } ?? trades
+        if shown.count < trades.count {
+            lines.append("the last \(shown.count) of \(trades.count) trades (--trades N or --trades all for more):")
+        }
+        if !shown.isEmpty {
             lines.append("entry time            exit time             entry price     exit price      quantity        fees        P&L         exit")
-            for trade in trades {
+            for trade in shown {
                 lines.append([
                     Self.pad(trade.entryTime, 21), Self.pad(trade.exitTime, 21), Self.pad("\(trade.entryPrice)", 15),
                     Self.pad("\(trade.exitPrice)", 15), Self.pad("\(trade.quantity)", 15), Self.pad("\(trade.fees.rounded(4, .plain))", 11),
