@@ -278,6 +278,24 @@ private let t0 = Date(timeIntervalSince1970: 1_735_689_600)
         #expect(result.stats.finalEquity == result.ledger.cash)
     }
 
+    @Test func streamedJSONIsTheSameDocumentInPieces() throws {
+        let closes = Array(repeating: Self.closes, count: 500).flatMap { $0 }
+        let config = BacktestConfiguration(
+            strategyKey: "sma-cross", pair: "X/USD", intervalMinutes: 1, risk: RiskSettings(maxDrawdownPercent: 100),
+            exits: ExitRules(stopLoss: .none, takeProfit: .none), paper: PaperExecution(slippageBasisPoints: 0, feePercent: 0))
+        let result = try Backtester.run(kind: "sma-cross", parameters: ["fast": 2, "slow": 4], candles: Self.series(closes), configuration: config)
+        let report = BacktestReport(strategy: "sma-cross", parameters: ["fast": 2, "slow": 4], pair: "X/USD", intervalMinutes: 1, result: result)
+        #expect(report.trades.count > 400)
+        var pieces: [String] = []
+        try report.writeJSON { pieces.append($0) }
+        #expect(pieces.count > 1, "written in more than one piece")
+        #expect(pieces.dropLast().allSatisfy { $0.utf8.count < 70_000 })
+        let streamed = try #require(try JSONSerialization.jsonObject(with: Data(pieces.joined().utf8)) as? NSDictionary)
+        let whole = try #require(try JSONSerialization.jsonObject(with: Data(report.json().utf8)) as? NSDictionary)
+        #expect(streamed == whole)
+        #expect((streamed["trades"] as? [Any])?.count == report.trades.count)
+    }
+
     @Test func aStopLossExitsInsideTheCandleOrAtAGappedOpen() throws {
         let rules = ExitRules(stopLoss: .percent(10), takeProfit: .none, cooldownCandles: 50)
         let config = BacktestConfiguration(

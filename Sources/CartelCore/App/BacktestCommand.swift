@@ -73,7 +73,11 @@ public struct BacktestOptions: ParsableArguments {
             throw ValidationError("\(error)")
         }
         let report = BacktestReport(strategy: strategy, parameters: parameters, pair: pairName, intervalMinutes: minutes, result: result)
-        print(json ? try report.json() : report.text(tradeLimit: try tradeLimit()), terminator: "")
+        if json {
+            try report.writeJSON { FileHandle.standardOutput.write(Data($0.utf8)) }
+        } else {
+            print(report.text(tradeLimit: try tradeLimit()), terminator: "")
+        }
     }
 
     func loadCandles(settings: Settings) async throws -> ([Candle], String, Int) {
@@ -179,6 +183,32 @@ public struct BacktestReport: Encodable {
         rejectedEntries = result.rejectedEntries
         lastRejection = result.lastRejection
         haltReason = result.haltReason
+    }
+
+    /// The same JSON as ``json()`` without its indentation, written in pieces of about 64 KiB:
+    /// the figures first, then one trade at a time, so a run with many trades never holds its
+    /// whole text (`backtest --json`).
+    public func writeJSON(_ write: (String) -> Void) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        var head = self
+        head.trades = []
+        var buffer = String(decoding: try encoder.encode(head), as: UTF8.self)
+        // Sorted, "trades" is the last key: the head ends `"trades":[]}`.
+        guard buffer.hasSuffix("\"trades\":[]}") else {
+            write(try json())
+            return
+        }
+        buffer.removeLast(2)
+        for (index, trade) in trades.enumerated() {
+            if index > 0 { buffer += "," }
+            buffer += String(decoding: try encoder.encode(trade), as: UTF8.self)
+            if buffer.utf8.count >= 65_536 {
+                write(buffer)
+                buffer = ""
+            }
+        }
+        write(buffer + "]}\n")
     }
 
     public func json() throws -> String {
