@@ -825,7 +825,8 @@ import TestSupport
             BuildProducts.path("trading-engine"), ["backtest", "--pair", "BTC/USD", "--interval", "60", "--strategy", "sma-cross", "--json"],
             environment: ["PATH": "/usr/bin:/bin", "DATABASE_URL": "sqlite:\(path)"])
         #expect(result.status == 0, "\(result.stderr)")
-        #expect(result.stdout.contains("\"candles\" : \(T.closes.count - 1)"))
+        let report = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any]
+        #expect(report?["candles"] as? Int == T.closes.count - 1, "\(result.stdout)")
     }
 
     // 14f. A second engine on the same database is refused.
