@@ -139,13 +139,7 @@ struct AlertBenchmark {
         defer { tasks.forEach { $0.cancel() } }
         let clock = ContinuousClock()
         var latencies: [Double] = []
-        var price = Decimal(30_000)
-        let start = Date().addingTimeInterval(-3 * 86_400)
-        for index in 0..<1_200 {
-            price += index % 8 < 4 ? 25 : -25
-            let candle = Candle(
-                pair: "BENCH/USD", intervalMinutes: 1, openTime: start.addingTimeInterval(Double(index * 60)), open: price,
-                high: price + 10, low: price - 10, close: price, vwap: price, volume: 1, tradeCount: 1)
+        for candle in ZigzagCandles.make(count: 1_200, start: Date().addingTimeInterval(-3 * 86_400)) {
             let before = await engine.currentLedger
             let elapsed = try await clock.measure { try await engine.onClosedCandle(candle) }
             if await engine.currentLedger != before { latencies.append(seconds(elapsed)) }

@@ -57,14 +57,9 @@ struct BacktestBenchmark {
         try await engine.start()
         let clock = ContinuousClock()
         var orderLatencies: [Double] = []
-        var price = Decimal(30_000)
         let start = Date(timeIntervalSince1970: 1_700_000_000)
         // A zigzag: the 2/3 SMA cross fires every few candles, entries and exits alternate.
-        for index in 0..<3_000 {
-            price += index % 8 < 4 ? 25 : -25
-            let candle = Candle(
-                pair: "BENCH/USD", intervalMinutes: 1, openTime: start.addingTimeInterval(Double(index * 60)), open: price,
-                high: price + 10, low: price - 10, close: price, vwap: price, volume: 1, tradeCount: 1)
+        for candle in ZigzagCandles.make(count: 3_000, start: start) {
             let before = await engine.currentLedger
             let elapsed = try await clock.measure { try await engine.onClosedCandle(candle) }
             if await engine.currentLedger != before { orderLatencies.append(seconds(elapsed)) }
