@@ -41,41 +41,9 @@ struct TradingEngineCommand: AsyncParsableCommand {
             abstract: "Print indicator values for a CSV of candles, as CSV (empty until an indicator is warm).",
             discussion: "Indicators: sma:N, ema:N, rsi:N, macd:FAST,SLOW,SIGNAL, bollinger:N,WIDTH, atr:N, volume:N.")
 
-        @Option(help: "OHLCV CSV: header naming time (or date), open, high, low, close, volume.")
-        var csv: String
-        @Option(name: .customLong("indicator"), help: "An indicator to compute; repeat for several.")
-        var indicators: [String]
+        @OptionGroup var options: IndicatorsOptions
 
-        func run() throws {
-            let specs: [IndicatorSpec]
-            do {
-                specs = try indicators.map(IndicatorSpec.parse)
-            } catch {
-                throw ValidationError("\(error)")
-            }
-            guard !specs.isEmpty else { throw ValidationError("name at least one --indicator") }
-            let rows: [(time: String, candle: Candle)]
-            do {
-                let text = try String(contentsOfFile: csv, encoding: .utf8)
-                rows = try CandleCSV.parseRows(text, pair: "CSV", intervalMinutes: 1)
-            } catch {
-                throw ValidationError("\(csv): \(error)")
-            }
-            var set = IndicatorSet(specs)
-            var output = "time," + set.columns.joined(separator: ",") + "\n"
-            for row in rows {
-                let c = row.candle
-                let values = set.update(
-                    high: Double(truncating: c.high as NSNumber), low: Double(truncating: c.low as NSNumber),
-                    close: Double(truncating: c.close as NSNumber), volume: Double(truncating: c.volume as NSNumber))
-                output += row.time + "," + values.map { $0.map { "\($0)" } ?? "" }.joined(separator: ",") + "\n"
-                if output.utf8.count > 1 << 16 {
-                    print(output, terminator: "")
-                    output = ""
-                }
-            }
-            print(output, terminator: "")
-        }
+        func run() throws { try options.run() }
     }
 
     struct Backtest: AsyncParsableCommand {

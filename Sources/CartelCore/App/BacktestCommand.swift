@@ -67,8 +67,7 @@ public struct BacktestOptions: ParsableArguments {
             let configuration = BacktestConfiguration(
                 strategyKey: strategy, pair: pairName, intervalMinutes: minutes, startingBalance: trading.startingBalance,
                 risk: trading.risk, exits: trading.exits, paper: trading.paper)
-            result = try Backtester.run(
-                kind: strategy, parameters: parameters, candles: candles.map(StrategyCandle.init), configuration: configuration)
+            result = try Backtester.run(kind: strategy, parameters: parameters, candles: candles, configuration: configuration)
         } catch let error as StrategyParameter.Invalid {
             throw ValidationError("\(error)")
         }
@@ -80,19 +79,27 @@ public struct BacktestOptions: ParsableArguments {
         }
     }
 
-    func loadCandles(settings: Settings) async throws -> ([Candle], String, Int) {
+    /// The candles to test on, oldest first, within `--from`/`--to`, with the pair's name and
+    /// the interval (given, or inferred from a CSV's spacing).
+    func loadCandles(settings: Settings) async throws -> ([StrategyCandle], String, Int) {
         let start = try from.map { try Self.time($0, option: "--from") }
         let end = try to.map { try Self.time($0, option: "--to") }
-        var candles: [Candle]
+        var candles: [StrategyCandle]
         let pairName: String
         var minutes: Int
         if let csv {
             pairName = pair ?? "CSV"
             do {
-                candles = try CandleCSV.read(path: csv, pair: pairName, intervalMinutes: interval ?? 1)
+                candles = try CandleCSV.readForAnalysis(path: csv)
             } catch {
                 throw ValidationError("\(csv): \(error)")
             }
+            // Files are almost always in time order: check in one pass, sort only when needed.
+            if !zip(candles, candles.dropFirst()).allSatisfy({ $0.time <= $1.time }) {
+                candles.sort { $0.time < $1.time }
+            }
+            if let start { candles.removeAll { $0.time < start } }
+            if let end { candles.removeAll { $0.time > end } }
             minutes = interval ?? Self.inferredInterval(candles)
         } else {
             pairName = pair!.uppercased()
@@ -104,11 +111,9 @@ public struct BacktestOptions: ParsableArguments {
                 throw ValidationError("\(error)")
             }
             // Final candles only: the unfinished last one is still changing.
-            candles = try await SQLiteStorage(location: configuration.database).closedCandles(pair: pairName, intervalMinutes: minutes, after: nil)
+            candles = try await SQLiteStorage(location: configuration.database)
+                .closedAnalysisCandles(pair: pairName, intervalMinutes: minutes, from: start, to: end)
         }
-        candles.sort { $0.openTime < $1.openTime }
-        if let start { candles.removeAll { $0.openTime < start } }
-        if let end { candles.removeAll { $0.openTime > end } }
         guard candles.count >= 2 else {
             throw ValidationError("only \(candles.count) candle(s) to test on\(csv == nil ? " for \(pairName) at \(minutes) min in the database" : "")")
         }
@@ -123,12 +128,20 @@ public struct BacktestOptions: ParsableArguments {
     }
 
     /// The most common spacing between consecutive candles, in whole minutes (at least 1).
-    static func inferredInterval(_ candles: [Candle]) -> Int {
+    static func inferredInterval(_ candles: [StrategyCandle]) -> Int {
         var counts: [Int: Int] = [:]
+        // Runs of equal spacing are counted at once: one dictionary update per gap, not per candle.
+        var run = (minutes: 0, count: 0)
         for (previous, next) in zip(candles, candles.dropFirst()) {
-            let minutes = Int((next.openTime.timeIntervalSince(previous.openTime) / 60).rounded())
-            if minutes > 0 { counts[minutes, default: 0] += 1 }
+            let minutes = Int((next.time.timeIntervalSince(previous.time) / 60).rounded())
+            if minutes == run.minutes {
+                run.count += 1
+                continue
+            }
+            if run.minutes > 0 { counts[run.minutes, default: 0] += run.count }
+            run = (minutes, 1)
         }
+        if run.minutes > 0 { counts[run.minutes, default: 0] += run.count }
         return counts.max { $0.value < $1.value || ($0.value == $1.value && $0.key > $1.key) }?.key ?? 1
     }
 }

@@ -61,6 +61,7 @@ public enum IndicatorSpec: Sendable, Equatable {
 /// Runs a list of indicators over candles, one row of outputs (nil until warm) per candle.
 public struct IndicatorSet: Sendable {
     enum State: Sendable {
+        case empty
         case sma(SMA), ema(EMA), rsi(RSI), macd(MACD), bollinger(BollingerBands), atr(ATR), volume(VolumeAverage)
     }
 
@@ -86,23 +87,38 @@ public struct IndicatorSet: Sendable {
     public mutating func update(high: Double, low: Double, close: Double, volume: Double) -> [Double?] {
         var row: [Double?] = []
         row.reserveCapacity(columns.count)
+        update(high: high, low: low, close: close, volume: volume) { row.append($0) }
+        return row
+    }
+
+    /// Feeds one candle and hands each column's value to `emit`, in column order (no array per row).
+    @inline(__always)
+    public mutating func update(high: Double, low: Double, close: Double, volume: Double, _ emit: (Double?) -> Void) {
         for index in states.indices {
-            switch states[index] {
-            case .sma(var x): row.append(x.update(close)); states[index] = .sma(x)
-            case .ema(var x): row.append(x.update(close)); states[index] = .ema(x)
-            case .rsi(var x): row.append(x.update(close)); states[index] = .rsi(x)
-            case .atr(var x): row.append(x.update(high: high, low: low, close: close)); states[index] = .atr(x)
-            case .volume(var x): row.append(x.update(volume: volume)); states[index] = .volume(x)
+            // Taking the state out first leaves its window uniquely referenced: updating a copy
+            // still held by the array would copy the window's storage on every candle.
+            let state = states[index]
+            states[index] = .empty
+            switch state {
+            case .empty: break
+            case .sma(var x): emit(x.update(close)); states[index] = .sma(x)
+            case .ema(var x): emit(x.update(close)); states[index] = .ema(x)
+            case .rsi(var x): emit(x.update(close)); states[index] = .rsi(x)
+            case .atr(var x): emit(x.update(high: high, low: low, close: close)); states[index] = .atr(x)
+            case .volume(var x): emit(x.update(volume: volume)); states[index] = .volume(x)
             case .macd(var x):
                 let value = x.update(close)
-                row += [value?.line, value?.signal, value?.histogram]
+                emit(value?.line)
+                emit(value?.signal)
+                emit(value?.histogram)
                 states[index] = .macd(x)
             case .bollinger(var x):
                 let value = x.update(close)
-                row += [value?.lower, value?.middle, value?.upper]
+                emit(value?.lower)
+                emit(value?.middle)
+                emit(value?.upper)
                 states[index] = .bollinger(x)
             }
         }
-        return row
     }
 }
