@@ -128,6 +128,33 @@ import Testing
         }
     }
 
+    @Test func aFileReadInPiecesAtOnceGivesTheSameCandlesAndTheSameErrorLines() throws {
+        var rows = [Self.header]
+        for index in 0..<3_000 {
+            rows.append(index % 10 == 3 ? "" : "\(1_700_000_000 + index * 60),\(100 + index % 13).5,120,90,\(100 + index % 7),1")
+        }
+        for separator in ["\n", "\r\n"] {
+            let text = rows.joined(separator: separator)
+            let whole = try CandleCSV.parseForAnalysis(text)
+            #expect(whole.count == 2_700)
+            for jobs in [2, 3, 7] {
+                #expect(try CandleCSV.parseForAnalysis(text, jobs: jobs, minimumChunkBytes: 64) == whole)
+                // A bad row in any piece is named by its line in the whole file.
+                for bad in [2_950, 1_500, 12] {
+                    var broken = rows
+                    broken[bad] = "\(1_700_000_000 + bad * 60),1,1,1,oops,1"
+                    let error = #expect(throws: CandleCSV.ParseError.self) {
+                        try CandleCSV.parseForAnalysis(broken.joined(separator: separator), jobs: jobs, minimumChunkBytes: 64)
+                    }
+                    #expect(error?.line == bad + 1, "jobs \(jobs), row \(bad)")
+                }
+            }
+            // Quotes may hide line breaks: such a file is read in one piece, still right.
+            let quoted = text + separator + "\"1700999999\",1,1,1,1,1"
+            #expect(try CandleCSV.parseForAnalysis(quoted, jobs: 3, minimumChunkBytes: 64).count == 2_701)
+        }
+    }
+
     @Test func theDatabaseAnalysisReadIsTheClosedCandlesWithinTheRange() async throws {
         let dir = try TemporaryDirectory(prefix: "analysis-read")
         defer { dir.remove() }

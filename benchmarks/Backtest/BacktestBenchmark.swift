@@ -9,9 +9,27 @@ import TestSupport
 /// Then measures the engine's latency from a closed candle to the paper order stored (SQLite
 /// file, WAL), next to a bare one-row write transaction on the same file.
 /// The candles are a seeded random walk (benchmark input only, never shown as market data).
+///
+/// For `benchmarks/backtest-command.sh`: `write-csv FILE COUNT` writes the same walk as an OHLCV
+/// CSV (ISO 8601 times, prices in cents, volume to 4 places), `write-db FILE COUNT` stores it as
+/// closed 1-minute BENCH/USD candles in a SQLite database, and `read-db FILE` times the analysis
+/// read of those candles (best of 5); `read-csv FILE` times the CSV reader alone.
 @main
 struct BacktestBenchmark {
     static func main() async throws {
+        let arguments = CommandLine.arguments
+        if arguments.count == 4, arguments[1] == "write-csv" {
+            return try writeCSV(path: arguments[2], count: Int(arguments[3]) ?? 1_000_000)
+        }
+        if arguments.count == 4, arguments[1] == "write-db" {
+            return try await writeDatabase(path: arguments[2], count: Int(arguments[3]) ?? 1_000_000)
+        }
+        if arguments.count == 3, arguments[1] == "read-csv" {
+            return try readCSV(path: arguments[2])
+        }
+        if arguments.count == 3, arguments[1] == "read-db" {
+            return try await readDatabase(path: arguments[2])
+        }
         let count = CommandLine.arguments.count > 1 ? Int(CommandLine.arguments[1]) ?? 1_000_000 : 1_000_000
         print("machine: \(Machine.description)")
         let candles = generate(count)
@@ -112,6 +130,96 @@ struct BacktestBenchmark {
     }
 
 
+    /// The walk in cents (prices) and ten-thousandths (volume): what a CSV or the database holds.
+    static func rows(_ count: Int) -> [(time: Int, open: Int, high: Int, low: Int, close: Int, volume: Int)] {
+        generate(count).map { candle in
+            let open = Int((candle.open * 100).rounded()), close = Int((candle.close * 100).rounded())
+            return (
+                Int(candle.time.timeIntervalSince1970), open, max(Int((candle.high * 100).rounded()), open, close),
+                min(Int((candle.low * 100).rounded()), open, close), close, Int((candle.volume * 10_000).rounded()))
+        }
+    }
+
+    static func writeCSV(path: String, count: Int) throws {
+        var output = "time,open,high,low,close,volume\n"
+        func fixed(_ value: Int, _ places: Int) -> String {
+            let unit = places == 2 ? 100 : 10_000
+            let fraction = String(value % unit)
+            return "\(value / unit)." + String(repeating: "0", count: places - fraction.count) + fraction
+        }
+        let file = try FileHandleOutput(path: path)
+        for row in rows(count) {
+            output += UTCTime.iso8601(Date(timeIntervalSince1970: Double(row.time)), fractional: false) + ","
+            output += fixed(row.open, 2) + "," + fixed(row.high, 2) + "," + fixed(row.low, 2) + "," + fixed(row.close, 2) + ","
+            output += fixed(row.volume, 4) + "\n"
+            if output.utf8.count > 1 << 16 {
+                try file.write(output)
+                output = ""
+            }
+        }
+        try file.write(output)
+    }
+
+    static func writeDatabase(path: String, count: Int) async throws {
+        let storage = try SQLiteStorage(path: path)
+        func decimal(_ value: Int, _ places: Int) -> Decimal {
+            Decimal(sign: .plus, exponent: -places, significand: Decimal(value))
+        }
+        let all = rows(count)
+        let end = Date(timeIntervalSince1970: Double(all.last!.time + 60))
+        for start in stride(from: 0, to: all.count, by: 5_000) {
+            let batch = all[start..<min(start + 5_000, all.count)].map { row in
+                Candle(
+                    pair: "BENCH/USD", intervalMinutes: 1, openTime: Date(timeIntervalSince1970: Double(row.time)),
+                    open: decimal(row.open, 2), high: decimal(row.high, 2), low: decimal(row.low, 2), close: decimal(row.close, 2),
+                    vwap: decimal(row.close, 2), volume: decimal(row.volume, 4), tradeCount: 1)
+            }
+            try await storage.upsertCandles(batch, closedBefore: end, at: end)
+        }
+    }
+
+    /// The CSV reader alone (file read, parse, candles built), on one core and on all of them.
+    static func readCSV(path: String) throws {
+        let cores = ProcessInfo.processInfo.activeProcessorCount
+        for jobs in Set([1, cores]).sorted() {
+            var best = Double.infinity
+            var count = 0
+            for _ in 0..<5 {
+                let start = ContinuousClock.now
+                count = try CandleCSV.readForAnalysis(path: path, jobs: jobs).count
+                best = min(best, seconds(ContinuousClock.now - start))
+            }
+            let goal = Double(count) >= 1e6 ? " (goal <= 0.3 s per 1,000,000 rows: \(best / Double(count) * 1e6 <= 0.3 ? "met" : "NOT met"))" : ""
+            print("CSV read (readForAnalysis, \(jobs) job\(jobs == 1 ? "" : "s")): \(count) rows in \(milliseconds(best)) ms = \(millions(Double(count) / best)) M rows/s, best of 5\(goal)")
+        }
+    }
+
+    static func readDatabase(path: String) async throws {
+        let storage = try SQLiteStorage(path: path)
+        var best = Double.infinity
+        var count = 0
+        for _ in 0..<5 {
+            let start = ContinuousClock.now
+            count = try await storage.closedAnalysisCandles(pair: "BENCH/USD", intervalMinutes: 1, from: nil, to: nil).count
+            best = min(best, seconds(ContinuousClock.now - start))
+        }
+        print("database read (closedAnalysisCandles): \(count) candles in \(milliseconds(best)) ms = \(millions(Double(count) / best)) M candles/s (best of 5; goal >= 2 M/s: \(Double(count) / best >= 2e6 ? "met" : "NOT met"))")
+    }
+
     static func millions(_ rate: Double) -> String { NumberText.hundredths(rate / 1e6) }
     static func milliseconds(_ seconds: Double) -> String { NumberText.hundredths(seconds * 1000) }
+}
+
+/// Appends text to a new file.
+final class FileHandleOutput {
+    let handle: FileHandle
+
+    init(path: String) throws {
+        guard FileManager.default.createFile(atPath: path, contents: nil), let handle = FileHandle(forWritingAtPath: path) else {
+            throw CocoaError(.fileWriteNoPermission)
+        }
+        self.handle = handle
+    }
+
+    func write(_ text: String) throws { try handle.write(contentsOf: Data(text.utf8)) }
 }

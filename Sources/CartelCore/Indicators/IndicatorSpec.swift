@@ -59,26 +59,31 @@ public enum IndicatorSpec: Sendable, Equatable {
 }
 
 /// Runs a list of indicators over candles, one row of outputs (nil until warm) per candle.
+/// Each kind of indicator lives in its own array and is updated in place (an enum holding them
+/// would copy each one out and back on every candle).
 public struct IndicatorSet: Sendable {
-    enum State: Sendable {
-        case empty
-        case sma(SMA), ema(EMA), rsi(RSI), macd(MACD), bollinger(BollingerBands), atr(ATR), volume(VolumeAverage)
+    enum Slot: Sendable {
+        case sma(Int), ema(Int), rsi(Int), macd(Int), bollinger(Int), atr(Int), volume(Int)
     }
 
-    var states: [State]
+    var slots: [Slot] = []
+    var smas: [SMA] = [], emas: [EMA] = [], rsis: [RSI] = [], macds: [MACD] = []
+    var bollingers: [BollingerBands] = [], atrs: [ATR] = [], volumes: [VolumeAverage] = []
     public let columns: [String]
 
     public init(_ specs: [IndicatorSpec]) {
         columns = specs.flatMap(\.columns)
-        states = specs.map { spec in
+        for spec in specs {
             switch spec {
-            case .sma(let n): .sma(SMA(period: n))
-            case .ema(let n): .ema(EMA(period: n))
-            case .rsi(let n): .rsi(RSI(period: n))
-            case .atr(let n): .atr(ATR(period: n))
-            case .volume(let n): .volume(VolumeAverage(period: n))
-            case .macd(let f, let s, let g): .macd(MACD(fast: f, slow: s, signal: g))
-            case .bollinger(let n, let w): .bollinger(BollingerBands(period: n, width: w))
+            case .sma(let n): slots.append(.sma(smas.count)); smas.append(SMA(period: n))
+            case .ema(let n): slots.append(.ema(emas.count)); emas.append(EMA(period: n))
+            case .rsi(let n): slots.append(.rsi(rsis.count)); rsis.append(RSI(period: n))
+            case .atr(let n): slots.append(.atr(atrs.count)); atrs.append(ATR(period: n))
+            case .volume(let n): slots.append(.volume(volumes.count)); volumes.append(VolumeAverage(period: n))
+            case .macd(let f, let s, let g): slots.append(.macd(macds.count)); macds.append(MACD(fast: f, slow: s, signal: g))
+            case .bollinger(let n, let w):
+                slots.append(.bollinger(bollingers.count))
+                bollingers.append(BollingerBands(period: n, width: w))
             }
         }
     }
@@ -94,30 +99,23 @@ public struct IndicatorSet: Sendable {
     /// Feeds one candle and hands each column's value to `emit`, in column order (no array per row).
     @inline(__always)
     public mutating func update(high: Double, low: Double, close: Double, volume: Double, _ emit: (Double?) -> Void) {
-        for index in states.indices {
-            // Taking the state out first leaves its window uniquely referenced: updating a copy
-            // still held by the array would copy the window's storage on every candle.
-            let state = states[index]
-            states[index] = .empty
-            switch state {
-            case .empty: break
-            case .sma(var x): emit(x.update(close)); states[index] = .sma(x)
-            case .ema(var x): emit(x.update(close)); states[index] = .ema(x)
-            case .rsi(var x): emit(x.update(close)); states[index] = .rsi(x)
-            case .atr(var x): emit(x.update(high: high, low: low, close: close)); states[index] = .atr(x)
-            case .volume(var x): emit(x.update(volume: volume)); states[index] = .volume(x)
-            case .macd(var x):
-                let value = x.update(close)
+        for slot in slots {
+            switch slot {
+            case .sma(let i): emit(smas[i].update(close))
+            case .ema(let i): emit(emas[i].update(close))
+            case .rsi(let i): emit(rsis[i].update(close))
+            case .atr(let i): emit(atrs[i].update(high: high, low: low, close: close))
+            case .volume(let i): emit(volumes[i].update(volume: volume))
+            case .macd(let i):
+                let value = macds[i].update(close)
                 emit(value?.line)
                 emit(value?.signal)
                 emit(value?.histogram)
-                states[index] = .macd(x)
-            case .bollinger(var x):
-                let value = x.update(close)
+            case .bollinger(let i):
+                let value = bollingers[i].update(close)
                 emit(value?.lower)
                 emit(value?.middle)
                 emit(value?.upper)
-                states[index] = .bollinger(x)
             }
         }
     }

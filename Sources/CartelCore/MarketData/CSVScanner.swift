@@ -40,15 +40,21 @@ struct CSVScanner {
         }
     }
 
-    /// Calls `body` for every record that is not blank, in order.
-    static func scan(_ bytes: UnsafeBufferPointer<UInt8>, _ body: (Record) throws -> Void) throws {
+    /// Calls `body` for every record that is not blank, in order, from byte `start` (counted
+    /// as line `firstLine`) to the end, or only until the first record with `firstRecordOnly`.
+    /// Returns where scanning stopped and the line number there.
+    @discardableResult
+    static func scan(
+        _ bytes: UnsafeBufferPointer<UInt8>, from start: Int = 0, firstLine: Int = 1, firstRecordOnly: Bool = false,
+        _ body: (Record) throws -> Void
+    ) throws -> (end: Int, line: Int) {
         var capacity = 16
         var fields = UnsafeMutableBufferPointer<Field>.allocate(capacity: capacity)
         defer { fields.deallocate() }
         let n = bytes.count
-        var i = 0
-        if n >= 3, bytes[0] == 0xEF, bytes[1] == 0xBB, bytes[2] == 0xBF { i = 3 }
-        var line = 1
+        var i = start
+        if start == 0, n >= 3, bytes[0] == 0xEF, bytes[1] == 0xBB, bytes[2] == 0xBF { i = 3 }
+        var line = firstLine
         let comma = UInt8(ascii: ","), quote = UInt8(ascii: "\""), cr = UInt8(ascii: "\r"), lf = UInt8(ascii: "\n")
         let space = UInt8(ascii: " "), tab = UInt8(ascii: "\t")
         while i < n {
@@ -112,8 +118,12 @@ struct CSVScanner {
                 line += 1
                 break
             }
-            if !blank { try body(Record(bytes: bytes, fields: fields, count: count, line: recordLine)) }
+            if !blank {
+                try body(Record(bytes: bytes, fields: fields, count: count, line: recordLine))
+                if firstRecordOnly { break }
+            }
         }
+        return (i, line)
     }
 }
 

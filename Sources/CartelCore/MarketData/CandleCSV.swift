@@ -20,7 +20,6 @@ public enum CandleCSV {
     /// candle in doubles, and the exact values for a caller that needs them.
     struct Row {
         var record: CSVScanner.Record
-        var columns: Columns
         /// The time field's bytes as the file wrote them.
         var timeText: UnsafeBufferPointer<UInt8>
         var time: Double
@@ -44,31 +43,105 @@ public enum CandleCSV {
     }
 
     /// Candles for analysis (backtests, indicators): prices as doubles, in file order.
-    public static func readForAnalysis(path: String) throws -> [StrategyCandle] {
-        try withContents(of: path) { bytes in
-            var result: [StrategyCandle] = []
-            result.reserveCapacity(bytes.count / 40)
-            try forEachRow(bytes) { result.append($0.strategyCandle) }
-            return result
-        }
+    public static func readForAnalysis(path: String, jobs: Int = ProcessInfo.processInfo.activeProcessorCount) throws -> [StrategyCandle] {
+        try withContents(of: path) { try analysisRows($0, keepTimeText: false, jobs: jobs).candles }
     }
 
-    public static func parseForAnalysis(_ text: String) throws -> [StrategyCandle] {
+    public static func parseForAnalysis(_ text: String, jobs: Int = 1, minimumChunkBytes: Int = 1 << 22) throws -> [StrategyCandle] {
         var text = text
-        return try text.withUTF8 { bytes in
-            var result: [StrategyCandle] = []
-            try forEachRow(bytes) { result.append($0.strategyCandle) }
-            return result
+        return try text.withUTF8 {
+            try analysisRows($0, keepTimeText: false, jobs: jobs, minimumChunkBytes: minimumChunkBytes).candles
         }
     }
 
-    /// Calls `body` with each row's time bytes (as the file wrote them) and candle.
-    public static func forEachAnalysisRow(
-        path: String, _ body: (_ time: UnsafeBufferPointer<UInt8>, _ candle: StrategyCandle) throws -> Void
-    ) throws {
-        try withContents(of: path) { bytes in
-            try forEachRow(bytes) { row in try body(row.timeText, row.strategyCandle) }
+    /// The candles of a file, and where each row's time text is in `bytes` when asked for.
+    struct AnalysisRows {
+        var candles: [StrategyCandle] = []
+        var timeText: [Range<Int>] = []
+    }
+
+    /// Reads every row into ``StrategyCandle``s. A large file without quotes is cut at line
+    /// ends into one piece per core and the pieces read at once (a quoted field may hold a line
+    /// break, so a file with quotes is read in one piece); errors name the same line either way,
+    /// the first in the file when several pieces fail.
+    static func analysisRows(
+        _ bytes: UnsafeBufferPointer<UInt8>, keepTimeText: Bool, jobs: Int = ProcessInfo.processInfo.activeProcessorCount,
+        minimumChunkBytes: Int = 1 << 22
+    ) throws -> AnalysisRows {
+        var columns: Columns?
+        let (bodyStart, bodyLine): (Int, Int)
+        do {
+            (bodyStart, bodyLine) = try CSVScanner.scan(bytes, firstRecordOnly: true) { columns = try header($0) }
+        } catch let error as CSVScanner.SyntaxError {
+            throw ParseError(line: error.line, message: error.message)
         }
+        guard let columns else { throw ParseError(line: 1, message: "the file is empty") }
+        let pieces = lineAlignedPieces(bytes, from: bodyStart, jobs: jobs, minimumBytes: minimumChunkBytes)
+        let shared = SharedBytes(buffer: bytes)
+        let results = parallelMap(pieces.count, jobs: jobs) { index -> Result<(AnalysisRows, lines: Int), ParseError> in
+            let piece = pieces[index]
+            var rows = AnalysisRows()
+            rows.candles.reserveCapacity(piece.count / 40)
+            let base = shared.buffer.baseAddress!
+            do {
+                let end = try CSVScanner.scan(UnsafeBufferPointer(rebasing: shared.buffer[..<piece.upperBound]), from: piece.lowerBound) { record in
+                    let row = try row(record, columns)
+                    rows.candles.append(row.strategyCandle)
+                    if keepTimeText {
+                        let start = row.timeText.baseAddress.map { $0 - base } ?? 0
+                        rows.timeText.append(start..<(start + row.timeText.count))
+                    }
+                }
+                return .success((rows, end.line - 1))
+            } catch let error as ParseError {
+                return .failure(error)
+            } catch let error as CSVScanner.SyntaxError {
+                return .failure(ParseError(line: error.line, message: error.message))
+            } catch {
+                return .failure(ParseError(line: 0, message: "\(error)"))
+            }
+        }
+        var all = AnalysisRows()
+        var line = bodyLine
+        for result in results {
+            switch result {
+            case .success(let (rows, lines)):
+                if all.candles.isEmpty {
+                    all = rows
+                } else {
+                    all.candles += rows.candles
+                    all.timeText += rows.timeText
+                }
+                line += lines
+            case .failure(let error):
+                throw ParseError(line: error.line + line - 1, message: error.message)
+            }
+        }
+        return all
+    }
+
+    /// `bytes[start...]` cut just after line feeds into about `jobs` pieces of at least
+    /// `minimumBytes`; one piece when the file holds a quote.
+    static func lineAlignedPieces(_ bytes: UnsafeBufferPointer<UInt8>, from start: Int, jobs: Int, minimumBytes: Int) -> [Range<Int>] {
+        let n = bytes.count
+        let count = min(jobs, (n - start) / max(minimumBytes, 1))
+        guard count > 1, memchr(bytes.baseAddress! + start, Int32(UInt8(ascii: "\"")), n - start) == nil else { return [start..<n] }
+        var pieces: [Range<Int>] = []
+        var lower = start
+        for piece in 1..<count {
+            var cut = max(lower, start + (n - start) / count * piece)
+            while cut < n, bytes[cut] != UInt8(ascii: "\n") { cut += 1 }
+            guard cut < n else { break }
+            pieces.append(lower..<(cut + 1))
+            lower = cut + 1
+        }
+        pieces.append(lower..<n)
+        return pieces
+    }
+
+    /// The file's bytes, read (never written) by the workers while the caller waits for them.
+    struct SharedBytes: @unchecked Sendable {
+        let buffer: UnsafeBufferPointer<UInt8>
     }
 
     static func withContents<T>(of path: String, _ body: (UnsafeBufferPointer<UInt8>) throws -> T) throws -> T {
@@ -87,9 +160,8 @@ public enum CandleCSV {
 
     static func candles(_ bytes: UnsafeBufferPointer<UInt8>, pair: String, intervalMinutes: Int) throws -> [Candle] {
         var result: [Candle] = []
-        try forEachRow(bytes) { row in
+        try forEachRow(bytes) { row, columns in
             let record = row.record
-            let columns = row.columns
             let (o, h, l, c, v) = (
                 row.open.decimal(text: record.text(columns.open)), row.high.decimal(text: record.text(columns.high)),
                 row.low.decimal(text: record.text(columns.low)), row.close.decimal(text: record.text(columns.close)),
@@ -102,15 +174,16 @@ public enum CandleCSV {
         return result
     }
 
-    struct Columns {
-        var names: [String]
+    struct Columns: Sendable {
+        /// Fields in the header.
+        var count: Int
         var time, open, high, low, close, volume: Int
         var vwap: Int?
         var needed: Int
     }
 
     /// The header, then every row checked and converted.
-    static func forEachRow(_ bytes: UnsafeBufferPointer<UInt8>, _ body: (Row) throws -> Void) throws {
+    static func forEachRow(_ bytes: UnsafeBufferPointer<UInt8>, _ body: (Row, Columns) throws -> Void) throws {
         var columns: Columns?
         var empty = true
         do {
@@ -120,7 +193,7 @@ public enum CandleCSV {
                     columns = try header(record)
                     return
                 }
-                try body(try row(record, columns))
+                try body(try row(record, columns), columns)
             }
         } catch let error as CSVScanner.SyntaxError {
             throw ParseError(line: error.line, message: error.message)
@@ -141,18 +214,19 @@ public enum CandleCSV {
         let close = try column(["close"]), volume = try column(["volume"])
         let vwap = names.firstIndex(of: "vwap")
         return Columns(
-            names: names, time: time, open: open, high: high, low: low, close: close, volume: volume, vwap: vwap,
+            count: names.count, time: time, open: open, high: high, low: low, close: close, volume: volume, vwap: vwap,
             needed: [time, open, high, low, close, volume, vwap ?? 0].max()!)
     }
 
     @inline(__always)
     static func row(_ record: CSVScanner.Record, _ columns: Columns) throws -> Row {
         guard record.count > columns.needed else {
-            throw ParseError(line: record.line, message: "expected \(columns.names.count) fields, found \(record.count)")
+            throw ParseError(line: record.line, message: "expected \(columns.count) fields, found \(record.count)")
         }
-        func decimal(_ index: Int) throws -> ScannedDecimal {
+        // The header matched these names exactly (lowercased).
+        func decimal(_ index: Int, _ name: StaticString) throws -> ScannedDecimal {
             guard let value = ScannedDecimal(record.slice(index)) else {
-                throw ParseError(line: record.line, message: "\(columns.names[index]) '\(record.text(index))' is not a decimal number")
+                throw ParseError(line: record.line, message: "\(name) '\(record.text(index))' is not a decimal number")
             }
             return value
         }
@@ -162,8 +236,8 @@ public enum CandleCSV {
             throw ParseError(line: record.line, message: "time '\(record.text(columns.time))' is neither Unix seconds nor ISO 8601")
         }
         let (o, h, l, c, v) = (
-            try decimal(columns.open), try decimal(columns.high), try decimal(columns.low), try decimal(columns.close),
-            try decimal(columns.volume))
+            try decimal(columns.open, "open"), try decimal(columns.high, "high"), try decimal(columns.low, "low"),
+            try decimal(columns.close, "close"), try decimal(columns.volume, "volume"))
         func text(_ index: Int) -> String { record.text(index) }
         guard l.isAtMost(o, texts: (text(columns.low), text(columns.open))),
               l.isAtMost(c, texts: (text(columns.low), text(columns.close))),
@@ -172,10 +246,10 @@ public enum CandleCSV {
         else {
             throw ParseError(line: record.line, message: "low/high do not bracket open and close")
         }
-        let vwap = try columns.vwap.map { try decimal($0) }
+        let vwap = try columns.vwap.map { try decimal($0, "vwap") }
         return Row(
-            record: record, columns: columns, timeText: record.slice(columns.time), time: time, open: o, high: h, low: l,
-            close: c, volume: v, vwap: vwap)
+            record: record, timeText: record.slice(columns.time), time: time, open: o, high: h, low: l, close: c, volume: v,
+            vwap: vwap)
     }
 
     /// Unix seconds (integer or fractional), `YYYY-MM-DD`, or ISO 8601 date-time (UTC unless an
