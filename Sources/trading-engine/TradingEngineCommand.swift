@@ -17,7 +17,7 @@ struct TradingEngineCommand: AsyncParsableCommand {
             HEARTBEAT_SECONDS, TRADING_MAX_MEMORY_MB, LOG_LEVEL.
             """,
         version: SignalCartelVersion.current,
-        subcommands: [Run.self, Status.self, Stats.self, Ledger.self, Indicators.self, Backtest.self],
+        subcommands: [Run.self, Status.self, Stats.self, Ledger.self, Indicators.self, Backtest.self, Optimize.self],
         defaultSubcommand: Run.self)
 
     struct Run: AsyncParsableCommand {
@@ -51,6 +51,19 @@ struct TradingEngineCommand: AsyncParsableCommand {
             abstract: "Backtest one strategy on history with the engine's risk, paper-broker and ledger code.",
             discussion: "Signals fill at the next candle's open; stop-loss and take-profit are checked on each candle's range.")
         @OptionGroup var options: BacktestOptions
+
+        func run() async throws { try await options.run() }
+    }
+
+    struct Optimize: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Backtest one strategy with many parameter sets at once and rank them (grid, --random N, --walk-forward).",
+            discussion: """
+                Example: optimize --csv candles.csv --strategy sma-cross --range fast=5:30:5 --range slow=20:100:10 \
+                --constraint fast<slow --metric sharpe. The best set on the candles it was chosen on is an in-sample fit; \
+                --walk-forward train=90d,test=30d reports how the choices did on the candles after them.
+                """)
+        @OptionGroup var options: OptimizeOptions
 
         func run() async throws { try await options.run() }
     }

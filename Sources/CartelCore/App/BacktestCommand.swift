@@ -6,20 +6,7 @@ import Foundation
 /// The account, fee, slippage, stake and exit settings come from the environment like the
 /// engine's (`PAPER_STARTING_BALANCE`, `TAKER_FEE_PERCENT`, `STOP_LOSS_PERCENT`, ...).
 public struct BacktestOptions: ParsableArguments {
-    @Option(help: "OHLCV CSV: header naming time (or date), open, high, low, close, volume.")
-    public var csv: String?
-
-    @Option(help: "Pair: candles come from the database (with --interval); with --csv, only a label.")
-    public var pair: String?
-
-    @Option(help: "Candle interval in minutes (required with --pair; with --csv, inferred when omitted).")
-    public var interval: Int?
-
-    @Option(help: "First candle time to use (Unix seconds or ISO 8601 date or date-time).")
-    public var from: String?
-
-    @Option(help: "Last candle time to use (Unix seconds or ISO 8601 date or date-time).")
-    public var to: String?
+    @OptionGroup public var source: CandleSourceOptions
 
     @Option(help: "Strategy: \(StrategyCatalog.kinds.joined(separator: ", ")).")
     public var strategy: String
@@ -36,10 +23,6 @@ public struct BacktestOptions: ParsableArguments {
     public init() {}
 
     public func validate() throws {
-        if (csv == nil) == (pair == nil && interval == nil) || (csv == nil && (pair == nil || interval == nil)) {
-            throw ValidationError("give either --csv FILE or --pair PAIR --interval MINUTES")
-        }
-        if let interval, interval <= 0 { throw ValidationError("--interval must be a positive number of minutes") }
         _ = try tradeLimit()
     }
 
@@ -59,14 +42,12 @@ public struct BacktestOptions: ParsableArguments {
         } catch let error as ConfigurationError {
             throw ValidationError("\(error)")
         }
-        let (candles, pairName, minutes) = try await loadCandles(settings: settings)
+        let (candles, pairName, minutes) = try await source.load(settings: settings)
         let parameters: [String: Double]
         let result: BacktestResult
         do {
             parameters = try StrategyCatalog.parseParameters(self.parameters, strategy: strategy)
-            let configuration = BacktestConfiguration(
-                strategyKey: strategy, pair: pairName, intervalMinutes: minutes, startingBalance: trading.startingBalance,
-                risk: trading.risk, exits: trading.exits, paper: trading.paper)
+            let configuration = BacktestConfiguration(trading: trading, strategy: strategy, pair: pairName, intervalMinutes: minutes)
             result = try Backtester.run(kind: strategy, parameters: parameters, candles: candles, configuration: configuration)
         } catch let error as StrategyParameter.Invalid {
             throw ValidationError("\(error)")
@@ -77,72 +58,6 @@ public struct BacktestOptions: ParsableArguments {
         } else {
             print(report.text(tradeLimit: try tradeLimit()), terminator: "")
         }
-    }
-
-    /// The candles to test on, oldest first, within `--from`/`--to`, with the pair's name and
-    /// the interval (given, or inferred from a CSV's spacing).
-    func loadCandles(settings: Settings) async throws -> ([StrategyCandle], String, Int) {
-        let start = try from.map { try Self.time($0, option: "--from") }
-        let end = try to.map { try Self.time($0, option: "--to") }
-        var candles: [StrategyCandle]
-        let pairName: String
-        var minutes: Int
-        if let csv {
-            pairName = pair ?? "CSV"
-            do {
-                candles = try CandleCSV.readForAnalysis(path: csv)
-            } catch {
-                throw ValidationError("\(csv): \(error)")
-            }
-            // Files are almost always in time order: check in one pass, sort only when needed.
-            if !zip(candles, candles.dropFirst()).allSatisfy({ $0.time <= $1.time }) {
-                candles.sort { $0.time < $1.time }
-            }
-            if let start { candles.removeAll { $0.time < start } }
-            if let end { candles.removeAll { $0.time > end } }
-            minutes = interval ?? Self.inferredInterval(candles)
-        } else {
-            pairName = pair!.uppercased()
-            minutes = interval!
-            let configuration: ServiceConfiguration
-            do {
-                configuration = try ServiceConfiguration(service: .tradingEngine, settings: settings)
-            } catch let error as ConfigurationError {
-                throw ValidationError("\(error)")
-            }
-            // Final candles only: the unfinished last one is still changing.
-            candles = try await SQLiteStorage(location: configuration.database)
-                .closedAnalysisCandles(pair: pairName, intervalMinutes: minutes, from: start, to: end)
-        }
-        guard candles.count >= 2 else {
-            throw ValidationError("only \(candles.count) candle(s) to test on\(csv == nil ? " for \(pairName) at \(minutes) min in the database" : "")")
-        }
-        return (candles, pairName, minutes)
-    }
-
-    static func time(_ text: String, option: String) throws -> Date {
-        guard let date = CandleCSV.parseTime(text) else {
-            throw ValidationError("\(option) '\(text)' is not Unix seconds or an ISO 8601 date or date-time")
-        }
-        return date
-    }
-
-    /// The most common spacing between consecutive candles, in whole minutes (at least 1).
-    static func inferredInterval(_ candles: [StrategyCandle]) -> Int {
-        var counts: [Int: Int] = [:]
-        // Runs of equal spacing are counted at once: one dictionary update per gap, not per candle.
-        var run = (minutes: 0, count: 0)
-        for (previous, next) in zip(candles, candles.dropFirst()) {
-            let minutes = Int((next.time.timeIntervalSince(previous.time) / 60).rounded())
-            if minutes == run.minutes {
-                run.count += 1
-                continue
-            }
-            if run.minutes > 0 { counts[run.minutes, default: 0] += run.count }
-            run = (minutes, 1)
-        }
-        if run.minutes > 0 { counts[run.minutes, default: 0] += run.count }
-        return counts.max { $0.value < $1.value || ($0.value == $1.value && $0.key > $1.key) }?.key ?? 1
     }
 }
 

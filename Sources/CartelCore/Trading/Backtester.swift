@@ -38,6 +38,8 @@ public struct BacktestResult: Sendable {
     public var lastRejection: String?
     /// Set when the drawdown kill switch fired.
     public var haltReason: String?
+    /// The equity curve, its drawdowns and time in the market (for the report's figures and charts).
+    public var track: BacktestTrack
 }
 
 /// Runs one strategy over history with the same risk manager, paper execution and ledger the
@@ -53,9 +55,11 @@ public enum Backtester {
     @_specialize(exported: false, kind: full, where S == MACDStrategy)
     public static func run<S: Strategy>(_ strategy: S, candles: [StrategyCandle], configuration: BacktestConfiguration) -> BacktestResult {
         var run = BacktestRun(strategy: strategy, configuration: configuration)
+        run.track = BacktestTrack(candles: candles.count)
         candles.withUnsafeBufferPointer { buffer in
             for candle in buffer { run.step(candle) }
         }
+        run.track.finish(first: candles.first, last: candles.last)
         return run.finish(lastClose: candles.last?.close, candles: candles.count)
     }
 }
@@ -83,6 +87,7 @@ struct BacktestRun<S: Strategy> {
     var profitLevel = Double.infinity
     var cash: Double
     var quantity = 0.0
+    var track = BacktestTrack(candles: 0)
 
     init(strategy: S, configuration: BacktestConfiguration) {
         self.strategy = strategy
@@ -114,6 +119,7 @@ struct BacktestRun<S: Strategy> {
         }
         let equity = cash + quantity * candle.close
         curve.record(equity)
+        track.record(equity: equity, time: candle.time, invested: quantity > 0)
         if let reason = risk.observe(equity: equity), haltReason == nil { haltReason = reason }
     }
 
@@ -192,6 +198,6 @@ struct BacktestRun<S: Strategy> {
             startingBalance: config.startingBalance, finalEquity: ledger.equity(marks: marks))
         return BacktestResult(
             trades: trades, stats: stats, ledger: ledger, candles: candles, rejectedEntries: rejected,
-            lastRejection: lastRejection, haltReason: haltReason)
+            lastRejection: lastRejection, haltReason: haltReason, track: track)
     }
 }

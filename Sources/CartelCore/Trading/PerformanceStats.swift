@@ -122,4 +122,9 @@ public enum NumberText {
         guard value.isFinite else { return value.description }
         return ((value * 100).rounded() / 100).description
     }
+
+    /// A parameter value as written: whole numbers without `.0` (`14`, `0.5`, `2.25`).
+    public static func plain(_ value: Double) -> String {
+        value == value.rounded() && abs(value) < 1e15 ? String(Int(value)) : value.description
+    }
 }
