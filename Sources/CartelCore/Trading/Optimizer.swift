@@ -323,9 +323,11 @@ public enum WalkForward {
 
     /// Windows over candles sorted by time: training `[t, t + train)`, testing
     /// `[t + train, t + train + test)`, then `t` moves on by `test`. A window whose test span
-    /// would pass the last candle is left out.
+    /// runs past the end of the last candle is left out.
     public static func windows(_ candles: [StrategyCandle], train: TimeInterval, test: TimeInterval) -> [Window] {
-        guard let first = candles.first?.time, let last = candles.last?.time else { return [] }
+        guard candles.count >= 2, let first = candles.first?.time else { return [] }
+        // The end of the last candle: its open plus the spacing of the first two.
+        let end = candles[candles.count - 1].time.addingTimeInterval(candles[1].time.timeIntervalSince(first))
         var windows: [Window] = []
         var start = first
         func index(_ time: Date) -> Int {  // first candle at or after `time`
@@ -338,7 +340,7 @@ public enum WalkForward {
         }
         while true {
             let testStart = start.addingTimeInterval(train), testEnd = testStart.addingTimeInterval(test)
-            guard testEnd <= last.addingTimeInterval(1) else { break }
+            guard testEnd <= end else { break }
             let window = Window(
                 trainStart: start, testStart: testStart, testEnd: testEnd, train: index(start)..<index(testStart),
                 test: index(testStart)..<index(testEnd))
