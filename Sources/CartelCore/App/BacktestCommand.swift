@@ -20,10 +20,24 @@ public struct BacktestOptions: ParsableArguments {
     @Option(name: .customLong("trades"), help: "Trades listed in the text report: the last N (default 50), or 'all'.")
     public var tradesShown = "50"
 
+    @Option(help: "Also write a self-contained HTML report (charts, statistics, every trade) to this file.")
+    public var html: String?
+
+    @Option(name: .customLong("trades-csv"), help: "Also write every closed trade as CSV to this file.")
+    public var tradesCSV: String?
+
     public init() {}
 
     public func validate() throws {
         _ = try tradeLimit()
+    }
+
+    static func write(_ text: String, to path: String) throws {
+        do {
+            try text.write(toFile: path, atomically: true, encoding: .utf8)
+        } catch {
+            throw ValidationError("cannot write \(path): \(error.localizedDescription)")
+        }
     }
 
     /// `--trades`: nil for all.
@@ -53,6 +67,11 @@ public struct BacktestOptions: ParsableArguments {
             throw ValidationError("\(error)")
         }
         let report = BacktestReport(strategy: strategy, parameters: parameters, pair: pairName, intervalMinutes: minutes, result: result)
+        if let html {
+            let page = BacktestHTML.page(report: report, result: result, summary: report.summary, candles: candles, generatedAt: Date())
+            try Self.write(page, to: html)
+        }
+        if let tradesCSV { try Self.write(report.tradesCSV(), to: tradesCSV) }
         if json {
             try report.writeJSON { FileHandle.standardOutput.write(Data($0.utf8)) }
         } else {
@@ -87,6 +106,7 @@ public struct BacktestReport: Encodable {
     public var candles: Int
     public var trades: [Trade]
     public var stats: PerformanceStats
+    public var summary: BacktestSummary
     public var openPosition: OpenPosition?
     public var rejectedEntries: Int
     public var lastRejection: String?
@@ -105,6 +125,7 @@ public struct BacktestReport: Encodable {
                 pnl: $0.netPnL, exitReason: $0.exitReason)
         }
         stats = result.stats
+        summary = BacktestSummary(result, intervalMinutes: intervalMinutes)
         openPosition = result.ledger.positions.values.first.map {
             OpenPosition(entryTime: UTCTime.iso8601($0.openedAt, fractional: false), quantity: $0.quantity, averagePrice: $0.averagePrice)
         }
@@ -137,6 +158,17 @@ public struct BacktestReport: Encodable {
             }
         }
         write(buffer + "]}\n")
+    }
+
+    /// Every closed trade as CSV (RFC 4180 quoting for the exit reason).
+    public func tradesCSV() -> String {
+        var text = "entry_time,exit_time,entry_price,exit_price,quantity,fees,pnl,exit_reason\n"
+        for trade in trades {
+            let reason = trade.exitReason.contains(where: { $0 == "," || $0 == "\"" || $0.isNewline })
+                ? "\"" + trade.exitReason.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : trade.exitReason
+            text += "\(trade.entryTime),\(trade.exitTime),\(trade.entryPrice),\(trade.exitPrice),\(trade.quantity),\(trade.fees),\(trade.pnl),\(reason)\n"
+        }
+        return text
     }
 
     public func json() throws -> String {
@@ -174,6 +206,10 @@ public struct BacktestReport: Encodable {
         lines.append("total P&L \(s.totalPnL.rounded(2, .plain))  fees \(s.fees.rounded(2, .plain))  average win \(s.averageWin.map { "\($0.rounded(2, .plain))" } ?? "-")  average loss \(s.averageLoss.map { "\($0.rounded(2, .plain))" } ?? "-")")
         lines.append("profit factor \(s.profitFactor.map(Self.number) ?? "-")  max drawdown \(Self.number(s.maxDrawdownPercent))%  Sharpe \(s.sharpe.map(Self.number) ?? "-")")
         lines.append("equity \(s.startingBalance) -> \(s.finalEquity.rounded(2, .plain))")
+        let m = summary
+        func percent(_ value: Double?) -> String { value.map { Self.number($0) + "%" } ?? "-" }
+        lines.append("return \(percent(m.totalReturnPercent))  buy and hold \(percent(m.buyAndHoldReturnPercent))  CAGR \(percent(m.cagrPercent))  Sortino \(m.sortino.map(Self.number) ?? "-")  Calmar \(m.calmar.map(Self.number) ?? "-")")
+        lines.append("longest drawdown \(BacktestHTML.duration(m.maxDrawdownDurationSeconds))  exposure \(percent(m.exposurePercent))  expectancy \(m.expectancy.map { "\($0.rounded(2, .plain))" } ?? "-") per trade")
         if rejectedEntries > 0 { lines.append("entries refused by risk: \(rejectedEntries) (last: \(lastRejection ?? ""))") }
         if let haltReason { lines.append(haltReason) }
         return lines.joined(separator: "\n") + "\n"

@@ -22,7 +22,8 @@ public struct CandleSourceOptions: ParsableArguments {
     public init() {}
 
     public func validate() throws {
-        if (csv == nil) == (pair == nil && interval == nil) || (csv == nil && (pair == nil || interval == nil)) {
+        // With --csv, --pair is only a label and --interval optional (inferred from the spacing).
+        if csv == nil, pair == nil || interval == nil {
             throw ValidationError("give either --csv FILE or --pair PAIR --interval MINUTES")
         }
         if let interval, interval <= 0 { throw ValidationError("--interval must be a positive number of minutes") }
