@@ -175,9 +175,13 @@ import Testing
                 time: candle.openTime, open: Double("\(candle.open)")!, high: Double("\(candle.high)")!, low: Double("\(candle.low)")!,
                 close: Double("\(candle.close)")!, volume: 1e-8)
         })
-        let window = try await storage.closedAnalysisCandles(
-            pair: "BENCH/USD", intervalMinutes: 1, from: start.addingTimeInterval(600), to: start.addingTimeInterval(1200))
-        #expect(window.map(\.time) == (10...20).map { start.addingTimeInterval(Double($0 * 60)) })
+        // Read in one slice or in several at once: the same candles, in order, none twice.
+        for jobs in [1, 3, 7] {
+            #expect(try await storage.closedAnalysisCandles(pair: "BENCH/USD", intervalMinutes: 1, from: nil, to: nil, jobs: jobs) == all)
+            let window = try await storage.closedAnalysisCandles(
+                pair: "BENCH/USD", intervalMinutes: 1, from: start.addingTimeInterval(600), to: start.addingTimeInterval(1200), jobs: jobs)
+            #expect(window.map(\.time) == (10...20).map { start.addingTimeInterval(Double($0 * 60)) })
+        }
         #expect(try await storage.closedAnalysisCandles(pair: "BENCH/USD", intervalMinutes: 5, from: nil, to: nil).isEmpty)
     }
 }

@@ -190,6 +190,7 @@ public struct OptimizeReport: Encodable {
     public var jobs: Int
     public var sets: Int
     public var excluded: Int
+    /// Time spent backtesting (after the candles were loaded).
     public var seconds: Double
     public var top: [Entry]
     public var walkForward: WalkForwardPart?
@@ -206,7 +207,7 @@ public struct OptimizeReport: Encodable {
         var lines = [
             "optimize \(strategy) on \(pair) \(intervalMinutes)m: \(candles) candles, \(sets) parameter sets"
                 + (excluded > 0 ? " (\(excluded) left out by constraints or the strategy's rules)" : "")
-                + ", metric \(metric), \(jobs) job\(jobs == 1 ? "" : "s"), \(NumberText.hundredths(seconds)) s",
+                + ", metric \(metric); backtested in \(NumberText.hundredths(seconds)) s on \(jobs) job\(jobs == 1 ? "" : "s")",
         ]
         if let walk = walkForward {
             lines.append("walk-forward: choose on \(Self.span(walk.trainSeconds)), test on the next \(Self.span(walk.testSeconds)); \(walk.windows.count) windows (out-of-sample figures are the test spans only)")

@@ -181,7 +181,10 @@ struct ScannedDecimal {
         self.fits = fits
         if negative, mantissa == 0, fits { negative = false }
         if fits, mantissa < 1 << 53, scale <= 22 {
-            let magnitude = Double(mantissa) / Self.powersOfTen[scale]
+            // 10^scale by multiplication: every step up to 10^22 is exact.
+            var power = 1.0
+            for _ in 0..<scale { power *= 10 }
+            let magnitude = Double(mantissa) / power
             double = negative ? -magnitude : magnitude
         } else {
             double = Double(String(decoding: bytes, as: UTF8.self)) ?? .nan

@@ -114,55 +114,97 @@ extension SQLiteStorage {
 extension SQLiteStorage {
     /// Final candles of one pair and interval for analysis (backtests, optimisation), oldest
     /// first, between `from` and `to` (inclusive, either open): prices as doubles read straight
-    /// from SQLite's text without a `Decimal` or a `String` per value, over a million a second.
+    /// from SQLite's text without a `Decimal` or a `String` per value. The span is cut in time
+    /// into one slice per core and the slices are read at once, each on its own connection of
+    /// the pool (each slice is one consistent snapshot; candles already final do not change).
     /// A stored value that is not a plain decimal is a ``StorageError`` naming the candle.
-    public func closedAnalysisCandles(pair: String, intervalMinutes: Int, from: Date?, to: Date?) async throws -> [StrategyCandle] {
-        try await pool.read { db in
-            let connection = db.sqliteConnection
-            var statement: OpaquePointer?
-            let sql = """
-                SELECT open_time, open, high, low, close, volume FROM candles
-                WHERE pair = ? AND interval_minutes = ? AND closed = 1 AND open_time >= ? AND open_time <= ?
-                ORDER BY open_time
-                """
-            guard sqlite3_prepare_v2(connection, sql, -1, &statement, nil) == SQLITE_OK else {
-                throw DatabaseError(resultCode: ResultCode(rawValue: sqlite3_errcode(connection)),
-                                    message: String(cString: sqlite3_errmsg(connection)))
-            }
-            defer { sqlite3_finalize(statement) }
-            Self.bind(statement, 1, pair)
-            sqlite3_bind_int64(statement, 2, Int64(intervalMinutes))
-            Self.bind(statement, 3, from.map(UTCTime.sqlite) ?? "")
-            // Any stored time sorts before "~" (a bound "9" would compare as the number 9:
-            // DATETIME columns have numeric affinity).
-            Self.bind(statement, 4, to.map(UTCTime.sqlite) ?? "~")
-            var candles: [StrategyCandle] = []
-            func text(_ column: Int32) -> UnsafeBufferPointer<UInt8> {
-                let bytes = sqlite3_column_text(statement, column)
-                return UnsafeBufferPointer(start: bytes, count: bytes == nil ? 0 : Int(sqlite3_column_bytes(statement, column)))
-            }
-            while true {
-                let code = sqlite3_step(statement)
-                if code == SQLITE_DONE { break }
-                guard code == SQLITE_ROW else {
-                    throw DatabaseError(resultCode: ResultCode(rawValue: code), message: String(cString: sqlite3_errmsg(connection)))
-                }
-                let time = text(0)
-                guard let seconds = ScannedTime.seconds(time) else {
-                    throw StorageError(.corruptValue, "candles.open_time holds '\(String(decoding: time, as: UTF8.self))', not a time")
-                }
-                func price(_ column: Int32, _ name: String) throws -> Double {
-                    let bytes = text(column)
-                    guard let value = ScannedDecimal(bytes) else {
-                        throw StorageError(.corruptValue, "candles.\(name) at \(String(decoding: time, as: UTF8.self)) holds '\(String(decoding: bytes, as: UTF8.self))', not a decimal number")
-                    }
-                    return value.double
-                }
-                candles.append(StrategyCandle(
-                    time: Date(timeIntervalSince1970: seconds), open: try price(1, "open"), high: try price(2, "high"),
-                    low: try price(3, "low"), close: try price(4, "close"), volume: try price(5, "volume")))
-            }
-            return candles
+    public func closedAnalysisCandles(
+        pair: String, intervalMinutes: Int, from: Date?, to: Date?, jobs: Int = ProcessInfo.processInfo.activeProcessorCount
+    ) async throws -> [StrategyCandle] {
+        let bounds = try await pool.read { db -> (String, String)? in
+            let row = try Row.fetchOne(
+                db,
+                sql: "SELECT MIN(open_time), MAX(open_time) FROM candles WHERE pair = ? AND interval_minutes = ? AND open_time >= ? AND open_time <= ?",
+                arguments: [pair, intervalMinutes, from.map(UTCTime.sqlite) ?? "", to.map(UTCTime.sqlite) ?? "~"])
+            guard let first: String = row?[0], let last: String = row?[1] else { return nil }
+            return (first, last)
         }
+        guard let (firstText, lastText) = bounds else { return [] }
+        var edges = [firstText]
+        var firstBytes = Array(firstText.utf8), lastBytes = Array(lastText.utf8)
+        if jobs > 1,
+           let first = firstBytes.withUnsafeMutableBufferPointer({ ScannedTime.seconds(UnsafeBufferPointer($0)) }),
+           let last = lastBytes.withUnsafeMutableBufferPointer({ ScannedTime.seconds(UnsafeBufferPointer($0)) }),
+           last - first > Double(jobs * intervalMinutes * 60) {
+            for piece in 1..<jobs {
+                edges.append(UTCTime.sqlite(Date(timeIntervalSince1970: first + (last - first) * Double(piece) / Double(jobs))))
+            }
+        }
+        // Slices [edge, next edge); the last one includes the last candle.
+        let slices = edges.indices.map { index in
+            (lower: edges[index], upper: index + 1 < edges.count ? edges[index + 1] : lastText, includeUpper: index + 1 == edges.count)
+        }
+        return try await withThrowingTaskGroup(of: (Int, [StrategyCandle]).self) { group in
+            for (index, slice) in slices.enumerated() {
+                group.addTask {
+                    (index, try await self.pool.read { db in
+                        try Self.analysisCandles(
+                            db, pair: pair, intervalMinutes: intervalMinutes, lower: slice.lower, upper: slice.upper,
+                            includeUpper: slice.includeUpper)
+                    })
+                }
+            }
+            var pieces = [[StrategyCandle]](repeating: [], count: slices.count)
+            for try await (index, candles) in group { pieces[index] = candles }
+            return pieces.count == 1 ? pieces[0] : Array(pieces.joined())
+        }
+    }
+
+    static func analysisCandles(
+        _ db: Database, pair: String, intervalMinutes: Int, lower: String, upper: String, includeUpper: Bool
+    ) throws -> [StrategyCandle] {
+        let connection = db.sqliteConnection
+        var statement: OpaquePointer?
+        let sql = """
+            SELECT open_time, open, high, low, close, volume FROM candles
+            WHERE pair = ? AND interval_minutes = ? AND closed = 1 AND open_time >= ? AND open_time \(includeUpper ? "<=" : "<") ?
+            ORDER BY open_time
+            """
+        guard sqlite3_prepare_v2(connection, sql, -1, &statement, nil) == SQLITE_OK else {
+            throw DatabaseError(resultCode: ResultCode(rawValue: sqlite3_errcode(connection)),
+                                message: String(cString: sqlite3_errmsg(connection)))
+        }
+        defer { sqlite3_finalize(statement) }
+        bind(statement, 1, pair)
+        sqlite3_bind_int64(statement, 2, Int64(intervalMinutes))
+        bind(statement, 3, lower)
+        bind(statement, 4, upper)
+        var candles: [StrategyCandle] = []
+        func text(_ column: Int32) -> UnsafeBufferPointer<UInt8> {
+            let bytes = sqlite3_column_text(statement, column)
+            return UnsafeBufferPointer(start: bytes, count: bytes == nil ? 0 : Int(sqlite3_column_bytes(statement, column)))
+        }
+        while true {
+            let code = sqlite3_step(statement)
+            if code == SQLITE_DONE { break }
+            guard code == SQLITE_ROW else {
+                throw DatabaseError(resultCode: ResultCode(rawValue: code), message: String(cString: sqlite3_errmsg(connection)))
+            }
+            let time = text(0)
+            guard let seconds = ScannedTime.seconds(time) else {
+                throw StorageError(.corruptValue, "candles.open_time holds '\(String(decoding: time, as: UTF8.self))', not a time")
+            }
+            func price(_ column: Int32, _ name: String) throws -> Double {
+                let bytes = text(column)
+                guard let value = ScannedDecimal(bytes) else {
+                    throw StorageError(.corruptValue, "candles.\(name) at \(String(decoding: time, as: UTF8.self)) holds '\(String(decoding: bytes, as: UTF8.self))', not a decimal number")
+                }
+                return value.double
+            }
+            candles.append(StrategyCandle(
+                time: Date(timeIntervalSince1970: seconds), open: try price(1, "open"), high: try price(2, "high"),
+                low: try price(3, "low"), close: try price(4, "close"), volume: try price(5, "volume")))
+        }
+        return candles
     }
 }
