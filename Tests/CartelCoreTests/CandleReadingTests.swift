@@ -185,3 +185,40 @@ import Testing
         #expect(try await storage.closedAnalysisCandles(pair: "BENCH/USD", intervalMinutes: 5, from: nil, to: nil).isEmpty)
     }
 }
+
+/// `indicators` in batches: the same bytes as one batch, and a bad row named by its line.
+@Suite struct IndicatorBatchTests {
+    static func output(_ csv: String, batchBytes: Int) throws -> String {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("ind-\(UUID().uuidString).csv").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let outPath = path + ".out"
+        defer { try? FileManager.default.removeItem(atPath: outPath) }
+        try csv.write(toFile: path, atomically: true, encoding: .utf8)
+        let descriptor = open(outPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        try #require(descriptor >= 0)
+        var output = ByteOutput(descriptor: descriptor)
+        defer { close(descriptor) }
+        try IndicatorsOptions.write(
+            csv: path, specs: [.rsi(14), .macd(fast: 3, slow: 6, signal: 4), .sma(5)], to: &output, batchBytes: batchBytes)
+        try output.flush()
+        return try String(contentsOfFile: outPath, encoding: .utf8)
+    }
+
+    @Test func smallBatchesWriteTheSameBytesAsOneBatch() throws {
+        var rows = ["time,open,high,low,close,volume"]
+        for index in 0..<1_500 {
+            let close = 100 + 10 * sin(Double(index) / 9)
+            let time = UTCTime.iso8601(Date(timeIntervalSince1970: 1_704_067_200 + Double(index * 60)), fractional: false)
+            rows.append(index % 100 == 7 ? "" : "\(time),\(close),\(close + 1),\(close - 1),\(close),1")
+        }
+        let csv = rows.joined(separator: "\n") + "\n"
+        let whole = try Self.output(csv, batchBytes: 1 << 30)
+        #expect(whole.split(separator: "\n").count == 1 + 1_485)
+        #expect(try Self.output(csv, batchBytes: 100) == whole)
+        #expect(try Self.output(csv, batchBytes: 4_096) == whole)
+        var broken = rows
+        broken[1_200] = "2024-01-01T00:00:00Z,1,1,1,x,1"
+        let error = #expect(throws: (any Error).self) { try Self.output(broken.joined(separator: "\n"), batchBytes: 4_096) }
+        #expect("\(String(describing: error))".contains("line 1201: close 'x' is not a decimal number"), "\(String(describing: error))")
+    }
+}

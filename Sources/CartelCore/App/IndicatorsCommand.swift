@@ -26,35 +26,51 @@ public struct IndicatorsOptions: ParsableArguments {
     }
 
     /// Reads `csv` and writes `time,<columns>` then one line per row, time as the file wrote it.
-    /// The indicators run in order over the whole file; the text is then made in batches of
-    /// rows, each batch cut into one piece per core formatted at once and written in order.
-    static func write(csv: String, specs: [IndicatorSpec], to output: inout ByteOutput) throws {
+    /// The file is taken in batches of about 8 MiB: each batch's rows are read in one piece per
+    /// core, the indicators run over them in order, and their text is made in one piece per
+    /// core and written in order. Memory stays bounded by the batch, whatever the file's size.
+    /// A bad row stops the command before any output past the batch before it.
+    static func write(csv: String, specs: [IndicatorSpec], to output: inout ByteOutput, batchBytes: Int = 8 << 20) throws {
         var set = IndicatorSet(specs)
         try output.append("time," + set.columns.joined(separator: ",") + "\n")
         let width = set.columns.count
+        let jobs = ProcessInfo.processInfo.activeProcessorCount
         do {
             try CandleCSV.withContents(of: csv) { bytes in
-                let rows = try CandleCSV.analysisRows(bytes, keepTimeText: true)
+                let header = try CandleCSV.analysisHeader(bytes)
+                // A quoted field may hold a line break: such a file is one batch.
+                let quoted = memchr(bytes.baseAddress! + header.start, Int32(UInt8(ascii: "\"")), bytes.count - header.start) != nil
+                var start = header.start, line = header.line
                 var values: [Double?] = []
-                values.reserveCapacity(rows.candles.count * width)
-                for candle in rows.candles {
-                    set.update(high: candle.high, low: candle.low, close: candle.close, volume: candle.volume) { values.append($0) }
-                }
-                let computed = values
-                let shared = CandleCSV.SharedBytes(buffer: bytes)
-                let jobs = ProcessInfo.processInfo.activeProcessorCount
-                let batch = 131_072
-                for batchStart in stride(from: 0, to: rows.candles.count, by: batch) {
-                    let batchEnd = min(batchStart + batch, rows.candles.count)
-                    let step = (batchEnd - batchStart + jobs - 1) / jobs
-                    let pieces = parallelMap(jobs, jobs: jobs) { piece -> [UInt8] in
+                while start < bytes.count {
+                    var end = quoted ? bytes.count : min(start + batchBytes, bytes.count)
+                    while end < bytes.count, bytes[end - 1] != UInt8(ascii: "\n") { end += 1 }
+                    let (parts, lines) = try CandleCSV.analysisPieces(
+                        bytes, in: start..<end, firstLine: line, columns: header.columns, keepTimeText: true, jobs: jobs,
+                        minimumChunkBytes: 1 << 20)
+                    start = end
+                    line += lines
+                    // The indicators in file order over every part; then each part's text at once.
+                    var offsets: [Int] = []
+                    values.removeAll(keepingCapacity: true)
+                    for part in parts {
+                        offsets.append(values.count)
+                        for candle in part.candles {
+                            set.update(high: candle.high, low: candle.low, close: candle.close, volume: candle.volume) { values.append($0) }
+                        }
+                    }
+                    let computed = values, starts = offsets
+                    let shared = CandleCSV.SharedBytes(buffer: bytes)
+                    let pieces = parallelMap(parts.count, jobs: jobs) { index -> [UInt8] in
+                        let part = parts[index]
                         var text = ByteOutput(descriptor: -1)
-                        let start = batchStart + piece * step
-                        for row in start..<min(start + step, batchEnd) {
-                            text.collect(UnsafeBufferPointer(rebasing: shared.buffer[rows.timeText[row]]))
+                        // Room for every line: the time text plus about 20 bytes per value.
+                        text.buffer.reserveCapacity(part.candles.count * (width * 20 + 2) + part.timeText.reduce(0) { $0 + $1.count })
+                        for row in part.candles.indices {
+                            text.collect(UnsafeBufferPointer(rebasing: shared.buffer[part.timeText[row]]))
                             for column in 0..<width {
                                 text.append(byte: UInt8(ascii: ","))
-                                if let value = computed[row * width + column] { value.write(to: &text) }
+                                if let value = computed[starts[index] + row * width + column] { value.write(to: &text) }
                             }
                             text.append(byte: UInt8(ascii: "\n"))
                         }

@@ -60,28 +60,68 @@ public enum CandleCSV {
         var timeText: [Range<Int>] = []
     }
 
-    /// Reads every row into ``StrategyCandle``s. A large file without quotes is cut at line
-    /// ends into one piece per core and the pieces read at once (a quoted field may hold a line
-    /// break, so a file with quotes is read in one piece); errors name the same line either way,
-    /// the first in the file when several pieces fail.
+    /// Reads every row into ``StrategyCandle``s (see ``analysisRows(_:in:firstLine:columns:keepTimeText:jobs:minimumChunkBytes:)``).
     static func analysisRows(
         _ bytes: UnsafeBufferPointer<UInt8>, keepTimeText: Bool, jobs: Int = ProcessInfo.processInfo.activeProcessorCount,
         minimumChunkBytes: Int = 1 << 22
     ) throws -> AnalysisRows {
+        let body = try analysisHeader(bytes)
+        return try analysisRows(
+            bytes, in: body.start..<bytes.count, firstLine: body.line, columns: body.columns, keepTimeText: keepTimeText, jobs: jobs,
+            minimumChunkBytes: minimumChunkBytes
+        ).rows
+    }
+
+    /// The header's columns, and where the rows start (byte and line).
+    static func analysisHeader(_ bytes: UnsafeBufferPointer<UInt8>) throws -> (columns: Columns, start: Int, line: Int) {
         var columns: Columns?
-        let (bodyStart, bodyLine): (Int, Int)
+        let (start, line): (Int, Int)
         do {
-            (bodyStart, bodyLine) = try CSVScanner.scan(bytes, firstRecordOnly: true) { columns = try header($0) }
+            (start, line) = try CSVScanner.scan(bytes, firstRecordOnly: true) { columns = try header($0) }
         } catch let error as CSVScanner.SyntaxError {
             throw ParseError(line: error.line, message: error.message)
         }
         guard let columns else { throw ParseError(line: 1, message: "the file is empty") }
-        let pieces = lineAlignedPieces(bytes, from: bodyStart, jobs: jobs, minimumBytes: minimumChunkBytes)
+        return (columns, start, line)
+    }
+
+    /// Reads the rows in `range` (which starts a line, numbered `firstLine`) into
+    /// ``StrategyCandle``s, and says how many lines it covered.
+    static func analysisRows(
+        _ bytes: UnsafeBufferPointer<UInt8>, in range: Range<Int>, firstLine: Int, columns: Columns, keepTimeText: Bool,
+        jobs: Int, minimumChunkBytes: Int = 1 << 22
+    ) throws -> (rows: AnalysisRows, lines: Int) {
+        let (pieces, lines) = try analysisPieces(
+            bytes, in: range, firstLine: firstLine, columns: columns, keepTimeText: keepTimeText, jobs: jobs,
+            minimumChunkBytes: minimumChunkBytes)
+        if pieces.count == 1 { return (pieces[0], lines) }
+        var all = AnalysisRows()
+        let total = pieces.reduce(0) { $0 + $1.candles.count }
+        all.candles.reserveCapacity(total)
+        if keepTimeText { all.timeText.reserveCapacity(total) }
+        for piece in pieces {
+            all.candles += piece.candles
+            all.timeText += piece.timeText
+        }
+        return (all, lines)
+    }
+
+    /// The rows in `range` (which starts a line, numbered `firstLine`), in pieces in file order,
+    /// and how many lines they covered. A large range without quotes is cut at line ends into
+    /// one piece per core and the pieces read at once (a quoted field may hold a line break, so
+    /// a file with quotes is read in one piece); errors name the same line either way, the first
+    /// in the file when several pieces fail.
+    static func analysisPieces(
+        _ bytes: UnsafeBufferPointer<UInt8>, in range: Range<Int>, firstLine: Int, columns: Columns, keepTimeText: Bool,
+        jobs: Int, minimumChunkBytes: Int = 1 << 22
+    ) throws -> (pieces: [AnalysisRows], lines: Int) {
+        let pieces = lineAlignedPieces(UnsafeBufferPointer(rebasing: bytes[..<range.upperBound]), from: range.lowerBound, jobs: jobs, minimumBytes: minimumChunkBytes)
         let shared = SharedBytes(buffer: bytes)
         let results = parallelMap(pieces.count, jobs: jobs) { index -> Result<(AnalysisRows, lines: Int), ParseError> in
             let piece = pieces[index]
             var rows = AnalysisRows()
             rows.candles.reserveCapacity(piece.count / 40)
+            if keepTimeText { rows.timeText.reserveCapacity(piece.count / 40) }
             let base = shared.buffer.baseAddress!
             do {
                 let end = try CSVScanner.scan(UnsafeBufferPointer(rebasing: shared.buffer[..<piece.upperBound]), from: piece.lowerBound) { record in
@@ -101,23 +141,18 @@ public enum CandleCSV {
                 return .failure(ParseError(line: 0, message: "\(error)"))
             }
         }
-        var all = AnalysisRows()
-        var line = bodyLine
+        var rows: [AnalysisRows] = []
+        var line = firstLine
         for result in results {
             switch result {
-            case .success(let (rows, lines)):
-                if all.candles.isEmpty {
-                    all = rows
-                } else {
-                    all.candles += rows.candles
-                    all.timeText += rows.timeText
-                }
+            case .success(let (piece, lines)):
+                rows.append(piece)
                 line += lines
             case .failure(let error):
                 throw ParseError(line: error.line + line - 1, message: error.message)
             }
         }
-        return all
+        return (rows, line - firstLine)
     }
 
     /// `bytes[start...]` cut just after line feeds into about `jobs` pieces of at least
