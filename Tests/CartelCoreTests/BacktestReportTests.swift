@@ -41,6 +41,32 @@ import Testing
         #expect(track.points.last?.time == Self.t0.addingTimeInterval(99_999 * 60))
     }
 
+    @Test func aSampledPointsDrawdownIsAgainstThePeakAtItsTime() {
+        // 4,000 candles: a point every 2. Equity 100, 80, 130: the drawdown is 20% (80 under
+        // 100), not 38% (80 under the later 130).
+        var track = BacktestTrack(candles: 4_000)
+        for (index, equity) in [100.0, 80, 130, 130].enumerated() {
+            track.record(equity: equity, time: Self.t0.addingTimeInterval(Double(index) * 60), invested: false)
+        }
+        track.finish(first: nil, last: nil)
+        #expect(track.points.map(\.drawdown).max() == 0.2)
+    }
+
+    @Test func aReturnTooLargeToCompoundLeavesCAGROutRatherThanInfinite() throws {
+        // Equity × 1000 in a day and a minute: CAGR overflows a double.
+        let candles = (0..<1_442).map { index in
+            StrategyCandle(time: Self.t0.addingTimeInterval(Double(index) * 60), open: 1, high: 1, low: 1, close: 1, volume: 1)
+        }
+        var result = try Backtester.run(
+            kind: "sma-cross", parameters: [:], candles: candles,
+            configuration: BacktestConfiguration(strategyKey: "sma-cross", pair: "X/Y", intervalMinutes: 1))
+        result.stats.finalEquity = result.stats.startingBalance * 1_000
+        let summary = BacktestSummary(result, intervalMinutes: 1)
+        #expect(summary.cagrPercent == nil && summary.calmar == nil)
+        #expect(summary.totalReturnPercent == 99_900)
+        _ = try JSONEncoder().encode(summary)
+    }
+
     @Test func theSummaryAgreesWithTheLedgerAndTheCandles() throws {
         let candles = OptimizerTests.candles(24 * 400)
         let configuration = BacktestConfiguration(strategyKey: "sma-cross", pair: "TEST/USD", intervalMinutes: 60)

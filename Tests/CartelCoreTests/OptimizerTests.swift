@@ -57,7 +57,7 @@ import Testing
 
     @Test func walkForwardChoosesOnTrainingCandlesOnly() throws {
         let candles = Self.candles(24 * 120)
-        let windows = WalkForward.windows(candles, train: 30 * 86_400, test: 15 * 86_400)
+        let windows = WalkForward.windows(candles, train: 30 * 86_400, test: 15 * 86_400, interval: 3_600)
         #expect(windows.count == 6)
         for (window, next) in zip(windows, windows.dropFirst()) {
             #expect(next.testStart == window.testEnd)  // test spans follow each other without overlap
@@ -100,7 +100,8 @@ import Testing
         for (bad, message) in [
             ("fast", "expected name=lower:upper:step"), ("fast=5:1:1", "lower 5.0 is above upper 1.0"),
             ("fast=1:5:0", "the step must be above 0"), ("fast=1:5", "expected lower:upper:step"), ("fast=a:5:1", "'a' is not a number"),
-            ("fast=1,1", "listed twice"), ("fast=0:1000000:1", "at most 10,000"),
+            ("fast=1,1", "listed twice"), ("fast=0:1000000:1", "at most 10,000"), ("fast=0:1e19:1", "at most 10,000"),
+            ("fast=0:1e300:1e-300", "at most 10,000"), ("fast=,", "no values"),
         ] {
             let error = #expect(throws: OptimizationError.self) { try ParameterRange.parse(bad) }
             #expect(error?.message.contains(message) == true, "\(bad): \(String(describing: error))")
@@ -131,7 +132,7 @@ import Testing
         #expect(throws: OptimizationError.self) { try Self.space(["fast=2:200:1", "slow=3:1000:1"]).grid(limit: 10_000) }
         #expect(try WalkForward.parse("train=90d,test=30d") == (90 * 86_400, 30 * 86_400))
         #expect(try WalkForward.parse("test=12h, train=2w") == (14 * 86_400, 12 * 3_600))
-        for bad in ["train=90d", "train=90x,test=1d", "train=-1d,test=1d", "window=1d,test=1d"] {
+        for bad in ["train=90d", "train=90x,test=1d", "train=-1d,test=1d", "window=1d,test=1d", "train=1d,test=1e-20m", "train=1d,test=0.5m"] {
             #expect(throws: OptimizationError.self) { try WalkForward.parse(bad) }
         }
     }
@@ -189,6 +190,8 @@ import Testing
             (["--range", "fast=2:8:2", "--metric", "luck"], "unknown --metric 'luck'"),
             (["--range", "fast=2:8:2", "--walk-forward", "train=300d,test=30d"], "do not cover one training span"),
             (["--range", "fast=30:40:5", "--range", "slow=10:20:5"], "no parameter set passes"),
+            (["--range", "fast=2:8:2", "--walk-forward", "train=20d,test=30m"], "at least one candle (60 min)"),
+            (["--range", "fast=2:8:2", "--random", "200000000000000000"], "--random must be 1 to 1,000,000"),
         ] {
             let bad = try await ProcessRunner.run(
                 engine, ["optimize", "--csv", dir.file("c.csv"), "--strategy", "sma-cross"] + arguments, environment: environment)

@@ -26,7 +26,9 @@ public struct CandleSourceOptions: ParsableArguments {
         if csv == nil, pair == nil || interval == nil {
             throw ValidationError("give either --csv FILE or --pair PAIR --interval MINUTES")
         }
-        if let interval, interval <= 0 { throw ValidationError("--interval must be a positive number of minutes") }
+        if let interval, interval <= 0 || interval > 5_256_000 {
+            throw ValidationError("--interval must be a number of minutes from 1 to 5256000 (ten years)")
+        }
     }
 
     /// The candles to test on, oldest first, within `--from`/`--to`, with the pair's name and

@@ -28,7 +28,8 @@ public struct IndicatorsOptions: ParsableArguments {
     /// Reads `csv` and writes `time,<columns>` then one line per row, time as the file wrote it.
     /// The file is taken in batches of about 8 MiB: each batch's rows are read in one piece per
     /// core, the indicators run over them in order, and their text is made in one piece per
-    /// core and written in order. Memory stays bounded by the batch, whatever the file's size.
+    /// core and written in order. Beside the file itself (read whole), memory stays bounded by
+    /// the batch.
     /// A bad row stops the command before any output past the batch before it.
     static func write(csv: String, specs: [IndicatorSpec], to output: inout ByteOutput, batchBytes: Int = 8 << 20) throws {
         var set = IndicatorSet(specs)

@@ -46,7 +46,7 @@ public struct OptimizeOptions: ParsableArguments {
     public func validate() throws {
         guard jobs >= 1 else { throw ValidationError("--jobs must be at least 1") }
         guard top >= 1 else { throw ValidationError("--top must be at least 1") }
-        if let random, random < 1 { throw ValidationError("--random must be at least 1") }
+        if let random, random < 1 || random > 1_000_000 { throw ValidationError("--random must be 1 to 1,000,000") }
         guard OptimizationMetric(rawValue: metric) != nil else {
             throw ValidationError("unknown --metric '\(metric)' (known: \(OptimizationMetric.allCases.map(\.rawValue).joined(separator: ", ")))")
         }
@@ -86,7 +86,11 @@ public struct OptimizeOptions: ParsableArguments {
             sets: sets.count, excluded: excluded, seconds: 0, top: [], walkForward: nil)
         do {
             if let spans {
-                let windows = WalkForward.windows(candles, train: spans.train, test: spans.test)
+                let interval = Double(minutes) * 60
+                guard spans.train >= interval, spans.test >= interval else {
+                    throw ValidationError("--walk-forward \(walkForward!): train and test must each span at least one candle (\(minutes) min)")
+                }
+                let windows = WalkForward.windows(candles, train: spans.train, test: spans.test, interval: interval)
                 guard !windows.isEmpty else {
                     throw ValidationError("--walk-forward \(walkForward!): the candles (\(candles.count), from \(UTCTime.iso8601(candles[0].time, fractional: false))) do not cover one training span and one test span")
                 }

@@ -191,9 +191,10 @@ struct ScannedDecimal {
         }
     }
 
-    /// The exact value (from the integer when it fits, else from the text).
-    func decimal(text: @autoclosure () -> String) -> Decimal {
-        guard fits else { return DecimalText.parse(text()) ?? .nan }
+    /// The exact value (from the integer when it fits, else from the text; nil if `Decimal`
+    /// cannot hold it).
+    func decimal(text: @autoclosure () -> String) -> Decimal? {
+        guard fits else { return DecimalText.parse(text()) }
         return Decimal(sign: negative ? .minus : .plus, exponent: -scale, significand: Decimal(mantissa))
     }
 
@@ -212,7 +213,8 @@ struct ScannedDecimal {
             if !overflow { return negative ? a >= b : a <= b }
         }
         let (mine, theirs) = texts()
-        return decimal(text: mine) <= other.decimal(text: theirs)
+        guard let a = decimal(text: mine), let b = other.decimal(text: theirs) else { return false }
+        return a <= b
     }
 
     private static func power(_ exponent: Int) -> UInt64 {

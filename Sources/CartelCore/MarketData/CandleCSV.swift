@@ -197,11 +197,17 @@ public enum CandleCSV {
         var result: [Candle] = []
         try forEachRow(bytes) { row, columns in
             let record = row.record
+            func exact(_ value: ScannedDecimal, _ index: Int, _ name: StaticString) throws -> Decimal {
+                guard let decimal = value.decimal(text: record.text(index)) else {
+                    throw ParseError(line: record.line, message: "\(name) '\(record.text(index))' is not a decimal number")
+                }
+                return decimal
+            }
             let (o, h, l, c, v) = (
-                row.open.decimal(text: record.text(columns.open)), row.high.decimal(text: record.text(columns.high)),
-                row.low.decimal(text: record.text(columns.low)), row.close.decimal(text: record.text(columns.close)),
-                row.volume.decimal(text: record.text(columns.volume)))
-            let vwap = row.vwap.map { $0.decimal(text: record.text(columns.vwap!)) } ?? (h + l + c) / 3
+                try exact(row.open, columns.open, "open"), try exact(row.high, columns.high, "high"),
+                try exact(row.low, columns.low, "low"), try exact(row.close, columns.close, "close"),
+                try exact(row.volume, columns.volume, "volume"))
+            let vwap = try row.vwap.map { try exact($0, columns.vwap!, "vwap") } ?? (h + l + c) / 3
             result.append(Candle(
                 pair: pair, intervalMinutes: intervalMinutes, openTime: Date(timeIntervalSince1970: row.time), open: o,
                 high: h, low: l, close: c, vwap: vwap, volume: v, tradeCount: 0))

@@ -10,7 +10,7 @@ public struct BacktestTrack: Sendable, Equatable {
         public var equity: Double
         /// The lowest equity since the previous point.
         public var low: Double
-        /// Drawdown from the running peak at `low`, as a fraction.
+        /// The deepest drawdown since the previous point, each against the peak at its time, as a fraction.
         public var drawdown: Double
     }
 
@@ -33,6 +33,7 @@ public struct BacktestTrack: Sendable, Equatable {
     var stride = 1
     var sinceSample = 0
     var sampleLow = Double.infinity
+    var sampleDrawdown = 0.0
 
     init(candles: Int) {
         stride = max(1, candles / 2_000)
@@ -58,11 +59,14 @@ public struct BacktestTrack: Sendable, Equatable {
             underwater = true
         }
         sampleLow = min(sampleLow, equity)
+        // Against the peak at the time: a later, higher peak in the same sample must not deepen it.
+        if peak > 0 { sampleDrawdown = max(sampleDrawdown, (peak - equity) / peak) }
         sinceSample += 1
         if sinceSample == stride || candles == 1 {
-            points.append(Point(time: time, equity: equity, low: sampleLow, drawdown: peak > 0 ? (peak - sampleLow) / peak : 0))
+            points.append(Point(time: time, equity: equity, low: sampleLow, drawdown: sampleDrawdown))
             sinceSample = 0
             sampleLow = .infinity
+            sampleDrawdown = 0
         }
         if firstTime == nil { firstTime = time }
         lastTime = time
@@ -70,7 +74,7 @@ public struct BacktestTrack: Sendable, Equatable {
 
     mutating func finish(first: StrategyCandle?, last: StrategyCandle?) {
         if sinceSample > 0, let lastTime {
-            points.append(Point(time: lastTime, equity: previous, low: sampleLow, drawdown: peak > 0 ? (peak - sampleLow) / peak : 0))
+            points.append(Point(time: lastTime, equity: previous, low: sampleLow, drawdown: sampleDrawdown))
             sinceSample = 0
         }
         if underwater, let peakTime, let lastTime { longestDrawdown = max(longestDrawdown, lastTime.timeIntervalSince(peakTime)) }
@@ -123,20 +127,21 @@ public struct BacktestSummary: Sendable, Equatable, Codable {
             buyAndHoldReturnPercent = (close / open - 1) * 100
         }
         // The span covers the last candle too.
-        let span = (track.lastTime?.timeIntervalSince(track.firstTime ?? .distantPast) ?? 0) + Double(intervalMinutes * 60)
+        let span = (track.lastTime?.timeIntervalSince(track.firstTime ?? .distantPast) ?? 0) + Double(intervalMinutes) * 60
         let years = span / (365.25 * 86_400)
         if span >= 86_400, starting > 0, final > 0 {
-            cagrPercent = (pow(final / starting, 1 / years) - 1) * 100
+            // Nil rather than infinity when a short span compounds beyond a double (JSON has no inf).
+            cagrPercent = Self.finite((pow(final / starting, 1 / years) - 1) * 100)
         }
         sharpe = stats.sharpe
         let periodsPerYear = 525_600 / Double(max(intervalMinutes, 1))
         if track.returns >= 2, starting > 0, final > 0 {
             // The mean per-candle log growth, as a simple return: what Sortino's numerator needs.
             let meanReturn = exp(log(final / starting) / Double(track.returns)) - 1
-            sortino = track.sortino(meanReturn: meanReturn, periodsPerYear: periodsPerYear)
+            sortino = track.sortino(meanReturn: meanReturn, periodsPerYear: periodsPerYear).flatMap(Self.finite)
         }
         maxDrawdownPercent = stats.maxDrawdownPercent
-        if let cagrPercent, stats.maxDrawdownPercent > 0 { calmar = cagrPercent / stats.maxDrawdownPercent }
+        if let cagrPercent, stats.maxDrawdownPercent > 0 { calmar = Self.finite(cagrPercent / stats.maxDrawdownPercent) }
         maxDrawdownDurationSeconds = track.longestDrawdown
         winRatePercent = stats.winRatePercent
         profitFactor = stats.profitFactor
@@ -152,4 +157,6 @@ public struct BacktestSummary: Sendable, Equatable, Codable {
         exposurePercent = track.candles > 0 ? Double(track.investedCandles) / Double(track.candles) * 100 : 0
         peakEquity = track.peak
     }
+
+    static func finite(_ value: Double) -> Double? { value.isFinite ? value : nil }
 }

@@ -37,12 +37,16 @@ public struct ParameterRange: Sendable, Equatable {
             let (lower, upper, step) = (bounds[0], bounds[1], bounds[2])
             guard step > 0 else { throw OptimizationError("--range \(name): the step must be above 0, got \(step)") }
             guard lower <= upper else { throw OptimizationError("--range \(name): lower \(lower) is above upper \(upper)") }
-            let count = Int(((upper - lower) / step + 1e-9).rounded(.down)) + 1
-            guard count <= 10_000 else { throw OptimizationError("--range \(name): \(count) values; at most 10,000 per parameter") }
+            let steps = ((upper - lower) / step + 1e-9).rounded(.down)
+            guard steps.isFinite, steps < 10_000 else {
+                throw OptimizationError("--range \(name): more than 10,000 values; at most 10,000 per parameter")
+            }
+            let count = Int(steps) + 1
             // Multiples of the step from the lower end, rounded so 0.1 steps do not drift.
             return ParameterRange(name: name, values: (0..<count).map { (((lower + Double($0) * step) * 1e9).rounded()) / 1e9 })
         }
         let values = try spec.split(separator: ",").map(number)
+        guard !values.isEmpty else { throw OptimizationError("--range \(name): no values in '\(spec)'") }
         guard Set(values).count == values.count else { throw OptimizationError("--range \(name): a value is listed twice") }
         return ParameterRange(name: name, values: values)
     }
@@ -207,7 +211,8 @@ public struct ParameterSpace: Sendable {
         var excluded = 0
         // Bounded attempts: with tight constraints most draws may fail.
         var attempts = 0
-        while sets.count < count, attempts < count * 50 {
+        let maximumAttempts = count > Int.max / 50 ? Int.max : count * 50
+        while sets.count < count, attempts < maximumAttempts {
             attempts += 1
             let index = Int(generator.next() % UInt64(size))
             guard chosen.insert(index).inserted else { continue }
@@ -298,7 +303,7 @@ public enum WalkForward {
         for item in text.split(separator: ",") {
             let parts = item.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
             guard parts.count == 2, let span = duration(parts[1]) else {
-                throw OptimizationError("--walk-forward '\(text)': expected train=90d,test=30d (units m, h, d, w)")
+                throw OptimizationError("--walk-forward '\(text)': expected train=90d,test=30d (units m, h, d, w; each at least 1m)")
             }
             switch parts[0] {
             case "train": train = span
@@ -310,24 +315,29 @@ public enum WalkForward {
         return (train, test)
     }
 
+    /// A span of at least one minute (a shorter one would make windows of no candles, or
+    /// millions of them).
     static func duration(_ text: String) -> TimeInterval? {
-        guard let unit = text.last, let count = Double(text.dropLast()), count > 0, count.isFinite else { return nil }
+        guard let unit = text.last, let count = Double(text.dropLast()), count.isFinite else { return nil }
+        let seconds: Double
         switch unit {
-        case "m": return count * 60
-        case "h": return count * 3_600
-        case "d": return count * 86_400
-        case "w": return count * 604_800
+        case "m": seconds = count * 60
+        case "h": seconds = count * 3_600
+        case "d": seconds = count * 86_400
+        case "w": seconds = count * 604_800
         default: return nil
         }
+        return seconds >= 60 && seconds < 1e11 ? seconds : nil
     }
 
     /// Windows over candles sorted by time: training `[t, t + train)`, testing
     /// `[t + train, t + train + test)`, then `t` moves on by `test`. A window whose test span
-    /// runs past the end of the last candle is left out.
-    public static func windows(_ candles: [StrategyCandle], train: TimeInterval, test: TimeInterval) -> [Window] {
-        guard candles.count >= 2, let first = candles.first?.time else { return [] }
-        // The end of the last candle: its open plus the spacing of the first two.
-        let end = candles[candles.count - 1].time.addingTimeInterval(candles[1].time.timeIntervalSince(first))
+    /// runs past the end of the last candle (its open plus `interval`) is left out.
+    public static func windows(
+        _ candles: [StrategyCandle], train: TimeInterval, test: TimeInterval, interval: TimeInterval
+    ) -> [Window] {
+        guard candles.count >= 2, let first = candles.first?.time, train > 0, test > 0 else { return [] }
+        let end = candles[candles.count - 1].time.addingTimeInterval(interval)
         var windows: [Window] = []
         var start = first
         func index(_ time: Date) -> Int {  // first candle at or after `time`
