@@ -50,12 +50,7 @@ public struct BacktestOptions: ParsableArguments {
     }
 
     public func run(settings: Settings = .environment()) async throws {
-        let trading: TradingConfiguration
-        do {
-            trading = try TradingConfiguration(settings: settings)
-        } catch let error as ConfigurationError {
-            throw ValidationError("\(error)")
-        }
+        let trading = try TradingConfiguration.forCommand(settings)
         let (candles, pairName, minutes) = try await source.load(settings: settings)
         let parameters: [String: Double]
         let result: BacktestResult

@@ -53,12 +53,7 @@ public struct OptimizeOptions: ParsableArguments {
     }
 
     public func run(settings: Settings = .environment()) async throws {
-        let trading: TradingConfiguration
-        do {
-            trading = try TradingConfiguration(settings: settings)
-        } catch let error as ConfigurationError {
-            throw ValidationError("\(error)")
-        }
+        let trading = try TradingConfiguration.forCommand(settings)
         let metric = OptimizationMetric(rawValue: metric)!
         let space: ParameterSpace
         let sets: [[String: Double]], excluded: Int
@@ -114,6 +109,17 @@ public struct OptimizeOptions: ParsableArguments {
             print(String(decoding: try encoder.encode(report), as: UTF8.self))
         } else {
             print(report.text, terminator: "")
+        }
+    }
+}
+
+extension TradingConfiguration {
+    /// The settings for a command (`backtest`, `optimize`): a bad one is a usage error.
+    static func forCommand(_ settings: Settings) throws -> TradingConfiguration {
+        do {
+            return try TradingConfiguration(settings: settings)
+        } catch let error as ConfigurationError {
+            throw ValidationError("\(error)")
         }
     }
 }
