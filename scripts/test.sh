@@ -14,4 +14,10 @@ ok "shellcheck: ${#scripts[@]} scripts clean"
 swift build --build-tests
 # The script tests start real services: keep them off a developer's running installation.
 unset SIGNALCARTEL_BIN_DIR
+# A throwaway PostgreSQL for the tests that need one (never a server already running).
+pg_dir=$(mktemp -d "${TMPDIR:-/tmp}/signalcartel-pg.XXXXXX")
+trap 'sc_pg_stop "$pg_dir"' EXIT
+SIGNALCARTEL_TEST_POSTGRES_URL=$(sc_pg_start "$pg_dir")
+export SIGNALCARTEL_TEST_POSTGRES_URL
+ok "PostgreSQL for the tests: $SIGNALCARTEL_TEST_POSTGRES_URL"
 swift test --skip-build "$@"

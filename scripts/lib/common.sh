@@ -49,7 +49,7 @@ sc_load_env() {
 SC_RUNTIME_PACKAGES=(curl procps iproute2 util-linux)
 SC_BUILD_PACKAGES=(libsqlite3-dev)
 # shellcheck disable=SC2034 # used by scripts/test.sh and .ci/run
-SC_TEST_PACKAGES=(libsqlite3-dev sqlite3 shellcheck curl procps iproute2 util-linux chromium chromium-driver)
+SC_TEST_PACKAGES=(libsqlite3-dev sqlite3 shellcheck curl procps iproute2 util-linux chromium chromium-driver postgresql)
 
 # Installs the Debian packages that are missing (as root, or through sudo); elsewhere says what
 # to install and fails. On a system without dpkg it trusts the caller and returns.
@@ -211,6 +211,48 @@ sc_release_build() {
     for product in "$@"; do
         (cd "$SC_ROOT" && swift build -c release --static-swift-stdlib --product "$product") || return 1
     done
+}
+
+# The newest installed PostgreSQL server's bin directory (Debian: /usr/lib/postgresql/N/bin).
+sc_pg_bindir() {
+    local dir
+    dir=$(find /usr/lib/postgresql -mindepth 2 -maxdepth 2 -name bin -type d 2>/dev/null | sort -V | tail -n 1)
+    [[ -n $dir && -x $dir/pg_ctl ]] || return 1
+    printf '%s\n' "$dir"
+}
+
+# Starts a throwaway PostgreSQL cluster in DIR (created empty): initdb as an unprivileged user
+# (the Debian package's `postgres` when run as root), trust auth for the user `signalcartel`,
+# listening on a free loopback port from 55432 and on a unix socket in DIR, with a database
+# `signalcartel_test`. Never touches a cluster already running. Prints the URL.
+sc_pg_start() { # DIR
+    local dir=$1 bin port as=()
+    bin=$(sc_pg_bindir) || die "PostgreSQL server programs not found (apt-get install postgresql)"
+    port=$(sc_free_port 55432)
+    mkdir -p "$dir"
+    if ((EUID == 0)); then
+        id -u postgres > /dev/null 2>&1 || die "no 'postgres' user to run the throwaway cluster as"
+        chown postgres "$dir"
+        as=(runuser -u postgres --)
+    fi
+    "${as[@]}" "$bin/initdb" -D "$dir/data" -U signalcartel --auth=trust -E UTF8 --locale=C > "$dir/initdb.log" 2>&1 ||
+        die "initdb failed: see $dir/initdb.log"
+    "${as[@]}" "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
+        -o "-p $port -k $dir -c listen_addresses=127.0.0.1" start > /dev/null ||
+        die "PostgreSQL did not start: see $dir/server.log"
+    "${as[@]}" "$bin/createdb" -h "$dir" -p "$port" -U signalcartel signalcartel_test ||
+        die "could not create the test database"
+    printf 'postgres://signalcartel@127.0.0.1:%s/signalcartel_test\n' "$port"
+}
+
+# Stops a cluster sc_pg_start made in DIR and removes DIR.
+sc_pg_stop() { # DIR
+    local dir=$1 bin as=()
+    [[ -d $dir/data ]] || return 0
+    bin=$(sc_pg_bindir) || return 0
+    ((EUID == 0)) && as=(runuser -u postgres --)
+    "${as[@]}" "$bin/pg_ctl" -D "$dir/data" -m fast -w stop > /dev/null 2>&1 || true
+    rm -rf "$dir"
 }
 
 # Prints the first port from $1 upwards that nothing listens on.

@@ -1,0 +1,125 @@
+import Foundation
+import Logging
+import NIOSSL
+import PostgresNIO
+
+/// A PostgreSQL database reached through PostgresNIO's connection pool: sessions in UTC with a
+/// statement timeout, the pool sized per service, and the versioned schema of
+/// ``PostgresSchema`` applied under an advisory lock. ``run()`` keeps the pool's connections
+/// (and reconnects them after a server restart); run it for as long as the database is used.
+public final class PostgresStore: Sendable {
+    public let url: PostgresURL
+    let client: PostgresClient
+    let logger: Logger
+
+    /// - Parameters:
+    ///   - poolSize: connections at most (`DATABASE_POOL_SIZE`).
+    ///   - statementTimeout: the server cancels a statement that runs longer.
+    public init(url: PostgresURL, poolSize: Int = 5, statementTimeout: Duration = .seconds(30), logger: Logger) throws {
+        var configuration: PostgresClient.Configuration
+        switch url.endpoint {
+        case .tcp(let host, let port):
+            configuration = PostgresClient.Configuration(
+                host: host, port: port, username: url.user, password: url.password, database: url.database,
+                tls: url.tls == .require ? .require(.makeClientConfiguration()) : .disable)
+        case .unixSocket:
+            configuration = PostgresClient.Configuration(
+                unixSocketPath: url.endpoint.socketPath!, username: url.user, password: url.password, database: url.database)
+        }
+        configuration.options.maximumConnections = max(1, poolSize)
+        configuration.options.minimumConnections = 0
+        let milliseconds = statementTimeout.components.seconds * 1000 + statementTimeout.components.attoseconds / 1_000_000_000_000_000
+        configuration.options.additionalStartupParameters = [
+            ("TimeZone", "UTC"), ("statement_timeout", "\(milliseconds)"), ("application_name", "signalcartel"),
+        ]
+        self.url = url
+        self.logger = logger
+        client = PostgresClient(configuration: configuration, backgroundLogger: logger)
+    }
+
+    /// Keeps the pool running until the task is cancelled.
+    public func run() async {
+        await client.run()
+    }
+
+    /// What ``migrate()`` did: the schema version before and after.
+    public struct MigrationResult: Sendable, Equatable {
+        public var from: Int
+        public var to: Int
+    }
+
+    /// Applies every migration newer than the database's version, each in one transaction, while
+    /// holding an advisory lock (so services starting at once apply each migration once). A
+    /// database newer than this binary is refused: its tables may no longer mean what this code
+    /// thinks.
+    @discardableResult
+    public func migrate() async throws -> MigrationResult {
+        try await client.withConnection { connection in
+            try await connection.query("SELECT pg_advisory_lock(\(PostgresSchema.migrationLock))", logger: logger)
+            do {
+                let result = try await Self.migrate(connection, logger: logger)
+                try await connection.query("SELECT pg_advisory_unlock(\(PostgresSchema.migrationLock))", logger: logger)
+                return result
+            } catch {
+                _ = try? await connection.query("SELECT pg_advisory_unlock(\(PostgresSchema.migrationLock))", logger: logger)
+                throw error
+            }
+        }
+    }
+
+    static func migrate(_ connection: PostgresConnection, logger: Logger) async throws -> MigrationResult {
+        _ = try await connection.simpleQuery("""
+            CREATE TABLE IF NOT EXISTS schema_migrations (
+                version INTEGER PRIMARY KEY,
+                name TEXT NOT NULL,
+                applied_at TIMESTAMPTZ NOT NULL DEFAULT now()
+            )
+            """).get()
+        let current = try await version(connection, logger: logger)
+        let latest = PostgresSchema.latestVersion
+        guard current <= latest else {
+            throw StorageError(
+                .unavailable,
+                "the PostgreSQL schema is version \(current), newer than this binary knows (\(latest)): run the newer SignalCartel, or restore a backup made for this version")
+        }
+        for migration in PostgresSchema.migrations where migration.version > current {
+            // One transaction per migration: all of it commits or none of it does.
+            try await connection.withTransaction(logger: logger) { connection in
+                for statement in migration.statements {
+                    try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
+                }
+                try await connection.query(
+                    "INSERT INTO schema_migrations (version, name) VALUES (\(migration.version), \(migration.name))", logger: logger)
+            }
+            logger.info("PostgreSQL schema migrated", metadata: ["version": "\(migration.version)", "name": "\(migration.name)"])
+        }
+        return MigrationResult(from: current, to: max(current, latest))
+    }
+
+    static func version(_ connection: PostgresConnection, logger: Logger) async throws -> Int {
+        let rows = try await connection.query("SELECT COALESCE(MAX(version), 0)::INTEGER FROM schema_migrations", logger: logger)
+        for try await (version) in rows.decode(Int.self) { return version }
+        return 0
+    }
+
+    /// The schema version (0 before the first migration).
+    public func schemaVersion() async throws -> Int {
+        try await client.withConnection { connection in
+            let exists = try await connection.query("SELECT to_regclass('schema_migrations') IS NOT NULL", logger: logger)
+            for try await (found) in exists.decode(Bool.self) where !found { return 0 }
+            return try await Self.version(connection, logger: logger)
+        }
+    }
+
+    /// Every table of the public schema with its estimated row count and size on disk.
+    public func tableSizes() async throws -> [(table: String, rows: Int64, bytes: Int64)] {
+        let rows = try await client.query("""
+            SELECT c.relname::TEXT, GREATEST(c.reltuples, 0)::BIGINT, pg_total_relation_size(c.oid)::BIGINT
+            FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+            WHERE n.nspname = 'public' AND c.relkind = 'r' ORDER BY c.relname
+            """, logger: logger)
+        var sizes: [(table: String, rows: Int64, bytes: Int64)] = []
+        for try await (name, count, bytes) in rows.decode((String, Int64, Int64).self) { sizes.append((name, count, bytes)) }
+        return sizes
+    }
+}
