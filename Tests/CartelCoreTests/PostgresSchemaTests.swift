@@ -27,16 +27,17 @@ struct PostgresTestDatabase {
         }
         var url = server
         url.database = name
-        defer {
-            let dropURL = server
-            Task {
-                try? await withStore(dropURL) { admin in
-                    _ = try await admin.client.query(PostgresQuery(unsafeSQL: "DROP DATABASE IF EXISTS \(name) WITH (FORCE)"), logger: logger)
-                }
-            }
-        }
         let target = url
-        return try await withStore(target, poolSize: poolSize) { store in try await body(store, target) }
+        let result: Result<T, any Error>
+        do {
+            result = .success(try await withStore(target, poolSize: poolSize) { store in try await body(store, target) })
+        } catch {
+            result = .failure(error)
+        }
+        try? await withStore(server) { admin in
+            _ = try await admin.client.query(PostgresQuery(unsafeSQL: "DROP DATABASE IF EXISTS \(name) WITH (FORCE)"), logger: logger)
+        }
+        return try result.get()
     }
 
     static func withStore<T: Sendable>(_ url: PostgresURL, poolSize: Int = 2, _ body: @Sendable (PostgresStore) async throws -> T) async throws -> T {
