@@ -17,7 +17,7 @@ struct TradingEngineCommand: AsyncParsableCommand {
             HEARTBEAT_SECONDS, TRADING_MAX_MEMORY_MB, LOG_LEVEL.
             """,
         version: SignalCartelVersion.current,
-        subcommands: [Run.self, Status.self, Stats.self, Ledger.self, Indicators.self, Backtest.self, Optimize.self],
+        subcommands: [Run.self, Status.self, Stats.self, Ledger.self, Indicators.self, Backtest.self, Optimize.self, Database.self],
         defaultSubcommand: Run.self)
 
     struct Run: AsyncParsableCommand {
@@ -66,6 +66,32 @@ struct TradingEngineCommand: AsyncParsableCommand {
         @OptionGroup var options: OptimizeOptions
 
         func run() async throws { try await options.run() }
+    }
+
+    struct Database: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "db", abstract: "The database: copy SQLite into PostgreSQL, apply migrations, show the schema version and sizes.",
+            subcommands: [Import.self, Migrate.self, Status.self])
+
+        struct Import: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(
+                abstract: "Copy a SQLite database into an empty PostgreSQL database in one transaction, then check row counts and money sums.",
+                discussion: "Example: trading-engine db import --from sqlite:data/signalcartel.sqlite --to postgres://signalcartel@127.0.0.1/signalcartel")
+            @OptionGroup var options: DatabaseImportOptions
+            func run() async throws { try await options.run() }
+        }
+
+        struct Migrate: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(abstract: "Apply the schema migrations this binary knows.")
+            @OptionGroup var options: DatabaseTargetOptions
+            func run() async throws { try await options.migrate() }
+        }
+
+        struct Status: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(abstract: "The schema version and each table's rows and size.")
+            @OptionGroup var options: DatabaseTargetOptions
+            func run() async throws { try await options.status() }
+        }
     }
 
     struct Stats: AsyncParsableCommand {

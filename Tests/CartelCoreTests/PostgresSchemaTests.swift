@@ -41,15 +41,7 @@ struct PostgresTestDatabase {
     }
 
     static func withStore<T: Sendable>(_ url: PostgresURL, poolSize: Int = 2, _ body: @Sendable (PostgresStore) async throws -> T) async throws -> T {
-        let store = try PostgresStore(url: url, poolSize: poolSize, logger: logger)
-        return try await withThrowingTaskGroup(of: T?.self) { group in
-            group.addTask {
-                await store.run()
-                return nil
-            }
-            defer { group.cancelAll() }
-            return try await body(store)
-        }
+        try await PostgresStore.using(url, poolSize: poolSize, logger: logger, body)
     }
 }
 

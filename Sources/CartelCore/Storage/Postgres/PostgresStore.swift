@@ -42,6 +42,59 @@ public final class PostgresStore: Sendable {
         await client.run()
     }
 
+    /// Opens one connection and closes it: a clear error (refused, unknown host, bad password,
+    /// no such database) where the pool would only report that it could not connect.
+    public static func probe(_ url: PostgresURL, logger: Logger) async throws {
+        let configuration: PostgresConnection.Configuration
+        switch url.endpoint {
+        case .tcp(let host, let port):
+            configuration = PostgresConnection.Configuration(
+                host: host, port: port, username: url.user, password: url.password, database: url.database,
+                tls: url.tls == .require ? .require(try NIOSSLContext(configuration: .makeClientConfiguration())) : .disable)
+        case .unixSocket:
+            configuration = PostgresConnection.Configuration(
+                unixSocketPath: url.endpoint.socketPath!, username: url.user, password: url.password, database: url.database)
+        }
+        do {
+            let connection = try await PostgresConnection.connect(configuration: configuration, id: 0, logger: logger)
+            try await connection.close()
+        } catch {
+            throw StorageError(.unavailable, "cannot use PostgreSQL at \(url.redacted): \(describe(error))")
+        }
+    }
+
+    /// What went wrong, in words: the server's message, or the network's; never a password.
+    public static func describe(_ error: any Error) -> String {
+        if let error = error as? PSQLError {
+            if let message = error.serverInfo?[.message] {
+                return message + (error.serverInfo?[.sqlState].map { " (SQLSTATE \($0))" } ?? "")
+            }
+            if let underlying = error.underlying { return "\(underlying)" }
+            return "\(error.code)"
+        }
+        // The pool's own errors (it gave up connecting) name no cause.
+        if String(describing: type(of: error)).contains("ConnectionPoolError") {
+            return "could not connect (is the server running, and the host and port right?)"
+        }
+        return "\(error)"
+    }
+
+    /// A store whose pool runs for the duration of `body` (commands and tests; a service runs
+    /// ``run()`` in its service group instead).
+    public static func using<T: Sendable>(
+        _ url: PostgresURL, poolSize: Int = 2, logger: Logger, _ body: @Sendable (PostgresStore) async throws -> T
+    ) async throws -> T {
+        let store = try PostgresStore(url: url, poolSize: poolSize, logger: logger)
+        return try await withThrowingTaskGroup(of: T?.self) { group in
+            group.addTask {
+                await store.run()
+                return nil
+            }
+            defer { group.cancelAll() }
+            return try await body(store)
+        }
+    }
+
     /// What ``migrate()`` did: the schema version before and after.
     public struct MigrationResult: Sendable, Equatable {
         public var from: Int

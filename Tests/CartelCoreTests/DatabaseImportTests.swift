@@ -1,0 +1,105 @@
+@testable import CartelCore
+import Foundation
+import GRDB
+import PostgresNIO
+import TestSupport
+import Testing
+
+/// `trading-engine db import|status|migrate` against the throwaway PostgreSQL server, on a
+/// database the real paper engine filled.
+@Suite(.serialized) struct DatabaseImportTests {
+    static func sqliteCounts(_ path: String) async throws -> [String: Int] {
+        let queue = try DatabaseQueue(path: path)
+        return try await queue.read { db in
+            var counts: [String: Int] = [:]
+            for table in SQLiteImport.tables { counts[table] = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM \(table)") }
+            return counts
+        }
+    }
+
+    static func sqliteText(_ path: String, _ sql: String) async throws -> [String] {
+        let queue = try DatabaseQueue(path: path)
+        return try await queue.read { db in try String.fetchAll(db, sql: sql) }
+    }
+
+    @Test func aPaperTradingDatabaseIsImportedWithEqualCountsAndExactSums() async throws {
+        let dir = try TemporaryDirectory(prefix: "import")
+        defer { dir.remove() }
+        let path = dir.file("paper.sqlite")
+        let summary = try await DashboardSeed.seed(try SQLiteStorage(path: path), cycles: 12, end: Date(timeIntervalSince1970: 1_767_225_600))
+        #expect(summary.trades >= 12)
+        let counts = try await Self.sqliteCounts(path)
+        #expect(counts["fills"]! > 0 && counts["events"]! > 0 && counts["alert_outbox"]! > 0)
+        let pnl = try await Self.sqliteText(path, "SELECT realized_pnl FROM trades WHERE status = 'closed'")
+            .reduce(Decimal(0)) { $0 + DecimalText.parse($1)! }
+
+        try await PostgresTestDatabase.with { store, url in
+            let engine = BuildProducts.path("trading-engine")
+            let environment = ["PATH": "/usr/bin:/bin", "DATABASE_URL": "sqlite:\(dir.file("unused.sqlite"))"]
+            let result = try await ProcessRunner.run(engine, ["db", "import", "--from", "sqlite:\(path)", "--to", url.redacted], environment: environment)
+            #expect(result.status == 0, "\(result.stderr)")
+            #expect(result.stdout.contains("every table's row count and money sums are equal on both sides"), "\(result.stdout)")
+            #expect(result.stdout.contains("fills: \(counts["fills"]!) rows"))
+
+            // Checked again here, independently of the import's own check.
+            for table in SQLiteImport.tables {
+                let rows = try await store.client.query(PostgresQuery(unsafeSQL: "SELECT COUNT(*)::BIGINT FROM \(table)"), logger: PostgresTestDatabase.logger)
+                for try await (count) in rows.decode(Int64.self) { #expect(Int(count) == counts[table], "\(table)") }
+            }
+            let sum = try await store.client.query(
+                "SELECT SUM(realized_pnl)::TEXT FROM trades WHERE status = 'closed'", logger: PostgresTestDatabase.logger)
+            for try await (text) in sum.decode(String.self) { #expect(DecimalText.parse(text) == pnl) }
+            // Ids are kept, and new rows get ids after them.
+            let maxEvent = try await Self.sqliteText(path, "SELECT MAX(id) FROM events").first.flatMap { Int64($0) } ?? 0
+            let inserted = try await store.client.query(
+                "INSERT INTO events (kind, payload, created_at) VALUES ('pause', '{}', now()) RETURNING id", logger: PostgresTestDatabase.logger)
+            for try await (id) in inserted.decode(Int64.self) { #expect(id == maxEvent + 1) }
+
+            // A second import into a database that holds rows is refused, and changes nothing;
+            // with --replace it starts over.
+            let again = try await ProcessRunner.run(engine, ["db", "import", "--from", "sqlite:\(path)", "--to", url.redacted], environment: environment)
+            #expect(again.status != 0)
+            #expect(again.stderr.contains("already holds") && again.stderr.contains("--replace"), "\(again.stderr)")
+            let replaced = try await ProcessRunner.run(
+                engine, ["db", "import", "--from", "sqlite:\(path)", "--to", url.redacted, "--replace"], environment: environment)
+            #expect(replaced.status == 0, "\(replaced.stderr)")
+            let events = try await store.client.query("SELECT COUNT(*)::BIGINT FROM events", logger: PostgresTestDatabase.logger)
+            for try await (count) in events.decode(Int64.self) { #expect(Int(count) == counts["events"]) }
+
+            let status = try await ProcessRunner.run(engine, ["db", "status", "--url", url.redacted], environment: environment)
+            #expect(status.status == 0, "\(status.stderr)")
+            #expect(status.stdout.contains("PostgreSQL, schema version \(PostgresSchema.latestVersion) of \(PostgresSchema.latestVersion)"), "\(status.stdout)")
+            let local = try await ProcessRunner.run(engine, ["db", "status", "--url", "sqlite:\(path)"], environment: environment)
+            #expect(local.stdout.contains("SQLite, \(SQLiteSchema.migrator.migrations.count) of \(SQLiteSchema.migrator.migrations.count) migrations applied"), "\(local.stdout)")
+            #expect(local.stdout.contains("fills") && local.stdout.contains("\(counts["fills"]!) rows"))
+        }
+    }
+
+    @Test func aSourceThatIsMissingOrBrokenIsRefusedBeforeAnythingIsCopied() async throws {
+        let dir = try TemporaryDirectory(prefix: "import-bad")
+        defer { dir.remove() }
+        try Data("not a database at all".utf8).write(to: URL(fileURLWithPath: dir.file("junk.sqlite")))
+        try await PostgresTestDatabase.with { store, url in
+            let engine = BuildProducts.path("trading-engine")
+            for (source, message) in [("missing.sqlite", "no SQLite database at"), ("junk.sqlite", "junk.sqlite")] {
+                let result = try await ProcessRunner.run(
+                    engine, ["db", "import", "--from", "sqlite:\(dir.file(source))", "--to", url.redacted], environment: ["PATH": "/usr/bin:/bin"])
+                #expect(result.status != 0)
+                #expect(result.stderr.contains(message), "\(result.stderr)")
+            }
+            let bad = try await ProcessRunner.run(
+                engine, ["db", "import", "--from", "sqlite:\(dir.file("missing.sqlite"))", "--to", "postgres://u:hunter2@127.0.0.1/x?sslmode=maybe"],
+                environment: ["PATH": "/usr/bin:/bin"])
+            #expect(bad.status != 0 && bad.stderr.contains("sslmode") && !bad.stderr.contains("hunter2"), "\(bad.stderr)")
+            // A refused login is named, without the password.
+            guard case .tcp(let host, let port) = url.endpoint else { return }
+            let refused = try await ProcessRunner.run(
+                engine, ["db", "status", "--url", "postgres://nobody:hunter2@\(host):\(port)/\(url.database)"], environment: ["PATH": "/usr/bin:/bin"])
+            #expect(refused.status != 0 && refused.stderr.contains(#"role "nobody" does not exist"#) && !refused.stderr.contains("hunter2"), "\(refused.stderr)")
+            // Nothing reached the target.
+            try await store.migrate()
+            let rows = try await store.client.query("SELECT COUNT(*)::BIGINT FROM strategies", logger: PostgresTestDatabase.logger)
+            for try await (count) in rows.decode(Int64.self) { #expect(count == 0) }
+        }
+    }
+}
