@@ -1,5 +1,6 @@
 @testable import CartelCore
 import Foundation
+import GRDB
 import Logging
 import PostgresNIO
 import TestSupport
@@ -164,6 +165,71 @@ struct PostgresTestDatabase {
                     "INSERT INTO candles (pair, interval_minutes, open_time, open, high, low, close, vwap, volume, trade_count, updated_at) VALUES ('BTC/USD', 1, '2024-01-01 00:00:00+00', 1, 1, 1, 1, 1, 1, 3, now())",
                     logger: PostgresTestDatabase.logger)
             }
+        }
+    }
+
+    /// The same changes, made by SQL that both dialects accept.
+    static let changes = [
+        "INSERT INTO strategies (name, kind, pair, interval_minutes, parameters, enabled, created_at, updated_at) VALUES ('s1', 'sma-cross', 'BTC/USD', 60, '{}', 1, '2025-01-01 00:00:00', '2025-01-01 00:00:00')",
+        "INSERT INTO signals (strategy_id, pair, interval_minutes, candle_time, action, reason, confidence, price, created_at) VALUES (1, 'BTC/USD', 60, '2025-01-01 00:00:00', 'hold', 'nothing', 0, '68000', '2025-01-01 00:30:00')",
+        "INSERT INTO signals (strategy_id, pair, interval_minutes, candle_time, action, reason, confidence, price, created_at) VALUES (1, 'BTC/USD', 60, '2025-01-01 00:00:00', 'enter', 'cross <up>', 0.7, '68000.5', '2025-01-01 01:00:00')",
+        "INSERT INTO orders (strategy_id, signal_id, client_order_id, mode, pair, side, order_type, quantity, status, created_at, updated_at) VALUES (1, 2, 'c1', 'paper', 'BTC/USD', 'buy', 'market', '0.00125', 'submitting', '2025-01-01 01:00:00', '2025-01-01 01:00:00')",
+        "UPDATE orders SET status = 'filled', filled_quantity = '0.00125', average_price = '68010.25', fee = '0.34', updated_at = '2025-01-01 01:00:01' WHERE id = 1",
+        "INSERT INTO fills (order_id, exchange_trade_id, time, quantity, price, fee, cost) VALUES (1, 'T1', '2025-01-01 01:00:01', '0.00125', '68010.25', '0.34', '85.0128125')",
+        "INSERT INTO trades (strategy_id, pair, status, quantity, entry_order_id, entry_time, entry_price, entry_fee, mode) VALUES (1, 'BTC/USD', 'open', '0.00125', 1, '2025-01-01 01:00:01', '68010.25', '0.34', 'paper')",
+        "UPDATE trades SET status = 'closed', exit_time = '2025-01-01 03:00:00', exit_price = '69000', exit_fee = '0.35', realized_pnl = '0.5471875', exit_reason = 'take-profit', exit_quantity = '0.00125' WHERE id = 1",
+        "INSERT INTO trades (strategy_id, pair, status, quantity, entry_time, entry_price, entry_fee, exit_time, exit_price, exit_fee, realized_pnl, exit_reason, mode) VALUES (1, 'BTC/USD', 'closed', '1', '2025-01-02 00:00:00', '10', '0', '2025-01-02 01:00:00', '9', '0', '-1', 'stop-loss', 'paper')",
+        "INSERT INTO service_heartbeats (service, pid, host, version, started_at, last_beat, state, interval_seconds) VALUES ('market-data', 10, 'vps', '1', '2025-01-01 00:00:00', '2025-01-01 00:00:05', 'running', 5)",
+        "UPDATE service_heartbeats SET last_beat = '2025-01-01 00:00:10' WHERE service = 'market-data'",
+        "UPDATE service_heartbeats SET state = 'stopped', last_beat = '2025-01-01 00:01:00' WHERE service = 'market-data'",
+        #"INSERT INTO engine_state (key, value, updated_at) VALUES ('paused', '{"paused":true,"reason":"manual"}', '2025-01-01 04:00:00')"#,
+        #"UPDATE engine_state SET value = '{"paused":true,"reason":"reworded"}', updated_at = '2025-01-01 04:01:00' WHERE key = 'paused'"#,
+        "UPDATE engine_state SET value = 'not json', updated_at = '2025-01-01 04:02:00' WHERE key = 'paused'",
+        #"UPDATE engine_state SET value = '{"paused":false}', updated_at = '2025-01-01 04:03:00' WHERE key = 'paused'"#,
+        "INSERT INTO engine_state (key, value, updated_at) VALUES ('last_mode', 'paper', '2025-01-01 04:04:00')",
+    ]
+
+    /// (table, kind, payload) of every journal and outbox row, in order.
+    typealias Written = [(String, String, NSDictionary)]
+
+    static func parse(_ table: String, _ kind: String, _ payload: String) throws -> (String, String, NSDictionary) {
+        let object = try JSONSerialization.jsonObject(with: Data(payload.utf8)) as? NSDictionary
+        return (table, kind, try #require(object, "\(table) \(kind): \(payload)"))
+    }
+
+    @Test func theTriggersWriteTheSameJournalAndOutboxAsSQLite() async throws {
+        let dir = try TemporaryDirectory(prefix: "pg-triggers")
+        defer { dir.remove() }
+        _ = try SQLiteStorage(path: dir.file("s.sqlite"))
+        let queue = try DatabaseQueue(path: dir.file("s.sqlite"))
+        let sqlite: Written = try queue.write { db in
+            for change in Self.changes { try db.execute(sql: change) }
+            var written: Written = []
+            for table in ["events", "alert_outbox"] {
+                for row in try Row.fetchAll(db, sql: "SELECT kind, payload FROM \(table) ORDER BY id") {
+                    written.append(try Self.parse(table, row["kind"], row["payload"]))
+                }
+            }
+            return written
+        }
+        #expect(sqlite.count >= 14)
+        let postgres: [(String, String, String)] = try await PostgresTestDatabase.with { store, _ in
+            try await store.migrate()
+            for change in Self.changes {
+                try await store.client.query(PostgresQuery(unsafeSQL: change), logger: PostgresTestDatabase.logger)
+            }
+            var written: [(String, String, String)] = []
+            for table in ["events", "alert_outbox"] {
+                let rows = try await store.client.query(
+                    PostgresQuery(unsafeSQL: "SELECT kind, payload FROM \(table) ORDER BY id"), logger: PostgresTestDatabase.logger)
+                for try await (kind, payload) in rows.decode((String, String).self) { written.append((table, kind, payload)) }
+            }
+            return written
+        }
+        let parsed = try postgres.map { try Self.parse($0.0, $0.1, $0.2) }
+        #expect(parsed.map { "\($0.0) \($0.1)" } == sqlite.map { "\($0.0) \($0.1)" })
+        for (pg, lite) in zip(parsed, sqlite) {
+            #expect(pg.2 == lite.2, "\(pg.0) \(pg.1): PostgreSQL \(pg.2) vs SQLite \(lite.2)")
         }
     }
 }

@@ -12,11 +12,24 @@ enum PostgresSchema {
     struct Migration: Sendable {
         var version: Int
         var name: String
-        /// Statements end with `;` at the end of a line (the extended protocol runs one at a time).
+        /// Statements end with `;` at the end of a line (the extended protocol runs one at a time);
+        /// a `;` inside a `$$ … $$` function body does not end one.
         var sql: String
 
         var statements: [String] {
-            sql.components(separatedBy: ";\n").map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
+            var statements: [String] = []
+            var current = ""
+            var inBody = false
+            for line in sql.split(separator: "\n", omittingEmptySubsequences: false) {
+                current += line + "\n"
+                if line.components(separatedBy: "$$").count % 2 == 0 { inBody.toggle() }
+                if !inBody, line.hasSuffix(";") {
+                    statements.append(current)
+                    current = ""
+                }
+            }
+            statements.append(current)
+            return statements.map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
                 .map { $0.hasSuffix(";") ? String($0.dropLast()) : $0 }.filter { !$0.isEmpty }
         }
     }
@@ -259,7 +272,135 @@ enum PostgresSchema {
             );
             CREATE INDEX alert_outbox_status ON alert_outbox (status, id);
             """),
+        Migration(version: 2, name: "triggers", sql: triggers),
     ]
+
+    /// The same journal and outbox rows as SQLite's triggers, written in the same transaction as
+    /// the change: `events` (signals, orders, fills, service states, pause) for the live
+    /// dashboard, `alert_outbox` (orders, closed trades, pause) for the alert sender. Money goes
+    /// into the JSON as text, as SQLite's text columns put it there.
+    static let triggers = """
+        CREATE FUNCTION sc_json_valid(value TEXT) RETURNS BOOLEAN LANGUAGE plpgsql IMMUTABLE AS $$
+        BEGIN
+            PERFORM value::jsonb;
+            RETURN TRUE;
+        EXCEPTION WHEN others THEN
+            RETURN FALSE;
+        END $$;
+
+        CREATE FUNCTION sc_utc_text(value TIMESTAMPTZ) RETURNS TEXT LANGUAGE sql IMMUTABLE AS $$
+            SELECT to_char(value AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')
+        $$;
+
+        CREATE FUNCTION events_signal() RETURNS TRIGGER LANGUAGE plpgsql AS $$
+        BEGIN
+            INSERT INTO events (kind, payload, created_at) VALUES ('signal', json_build_object(
+                'id', NEW.id, 'strategyId', NEW.strategy_id, 'pair', NEW.pair, 'intervalMinutes', NEW.interval_minutes,
+                'action', NEW.action, 'reason', NEW.reason, 'price', NEW.price::TEXT,
+                'candleTime', sc_utc_text(NEW.candle_time))::TEXT, NEW.created_at);
+            RETURN NULL;
+        END $$;
+        CREATE TRIGGER events_signal AFTER INSERT ON signals FOR EACH ROW WHEN (NEW.action <> 'hold') EXECUTE FUNCTION events_signal();
+
+        CREATE FUNCTION events_order() RETURNS TRIGGER LANGUAGE plpgsql AS $$
+        BEGIN
+            INSERT INTO events (kind, payload, created_at) VALUES ('order', json_build_object(
+                'id', NEW.id, 'strategyId', NEW.strategy_id, 'mode', NEW.mode, 'pair', NEW.pair, 'side', NEW.side,
+                'quantity', NEW.quantity::TEXT, 'status', NEW.status, 'error', NEW.error)::TEXT, NEW.updated_at);
+            RETURN NULL;
+        END $$;
+        CREATE TRIGGER events_order_insert AFTER INSERT ON orders FOR EACH ROW EXECUTE FUNCTION events_order();
+        CREATE TRIGGER events_order_status AFTER UPDATE OF status ON orders FOR EACH ROW
+            WHEN (NEW.status IS DISTINCT FROM OLD.status) EXECUTE FUNCTION events_order();
+
+        CREATE FUNCTION events_fill() RETURNS TRIGGER LANGUAGE plpgsql AS $$
+        BEGIN
+            INSERT INTO events (kind, payload, created_at) SELECT 'fill', json_build_object(
+                'id', NEW.id, 'orderId', NEW.order_id, 'strategyId', o.strategy_id, 'mode', o.mode, 'pair', o.pair,
+                'side', o.side, 'quantity', NEW.quantity::TEXT, 'price', NEW.price::TEXT, 'fee', NEW.fee::TEXT,
+                'time', sc_utc_text(NEW.time))::TEXT, NEW.time
+            FROM orders o WHERE o.id = NEW.order_id;
+            RETURN NULL;
+        END $$;
+        CREATE TRIGGER events_fill AFTER INSERT ON fills FOR EACH ROW EXECUTE FUNCTION events_fill();
+
+        CREATE FUNCTION events_service() RETURNS TRIGGER LANGUAGE plpgsql AS $$
+        BEGIN
+            INSERT INTO events (kind, payload, created_at) VALUES ('service', json_build_object(
+                'service', NEW.service, 'state', NEW.state, 'pid', NEW.pid, 'host', NEW.host)::TEXT, NEW.last_beat);
+            RETURN NULL;
+        END $$;
+        CREATE TRIGGER events_service_insert AFTER INSERT ON service_heartbeats FOR EACH ROW EXECUTE FUNCTION events_service();
+        CREATE TRIGGER events_service_update AFTER UPDATE ON service_heartbeats FOR EACH ROW
+            WHEN (NEW.state IS DISTINCT FROM OLD.state OR NEW.pid IS DISTINCT FROM OLD.pid OR NEW.started_at IS DISTINCT FROM OLD.started_at)
+            EXECUTE FUNCTION events_service();
+
+        CREATE FUNCTION events_pause() RETURNS TRIGGER LANGUAGE plpgsql AS $$
+        BEGIN
+            INSERT INTO events (kind, payload, created_at) VALUES ('pause',
+                CASE WHEN sc_json_valid(NEW.value) THEN NEW.value ELSE json_build_object('unreadable', NEW.value)::TEXT END, NEW.updated_at);
+            RETURN NULL;
+        END $$;
+        CREATE TRIGGER events_pause_insert AFTER INSERT ON engine_state FOR EACH ROW
+            WHEN (NEW.key = 'paused') EXECUTE FUNCTION events_pause();
+        CREATE TRIGGER events_pause_update AFTER UPDATE ON engine_state FOR EACH ROW
+            WHEN (NEW.key = 'paused' AND NEW.value IS DISTINCT FROM OLD.value) EXECUTE FUNCTION events_pause();
+
+        CREATE FUNCTION alerts_order_insert() RETURNS TRIGGER LANGUAGE plpgsql AS $$
+        BEGIN
+            INSERT INTO alert_outbox (kind, payload, created_at, updated_at) VALUES ('order', json_build_object(
+                'id', NEW.id, 'strategyId', NEW.strategy_id, 'mode', NEW.mode, 'pair', NEW.pair, 'side', NEW.side,
+                'quantity', NEW.quantity::TEXT, 'status', CASE NEW.status WHEN 'submitting' THEN 'placed' ELSE NEW.status END,
+                'error', NEW.error, 'reason', (SELECT reason FROM signals WHERE id = NEW.signal_id))::TEXT, NEW.updated_at, NEW.updated_at);
+            RETURN NULL;
+        END $$;
+        CREATE TRIGGER alerts_order_insert AFTER INSERT ON orders FOR EACH ROW
+            WHEN (NEW.status IN ('submitting', 'open', 'filled', 'rejected', 'unknown')) EXECUTE FUNCTION alerts_order_insert();
+
+        CREATE FUNCTION alerts_order_status() RETURNS TRIGGER LANGUAGE plpgsql AS $$
+        BEGIN
+            INSERT INTO alert_outbox (kind, payload, created_at, updated_at) VALUES ('order', json_build_object(
+                'id', NEW.id, 'strategyId', NEW.strategy_id, 'mode', NEW.mode, 'pair', NEW.pair, 'side', NEW.side,
+                'quantity', NEW.quantity::TEXT, 'filledQuantity', NEW.filled_quantity::TEXT, 'averagePrice', NEW.average_price::TEXT,
+                'fee', NEW.fee::TEXT, 'status', NEW.status, 'error', NEW.error)::TEXT, NEW.updated_at, NEW.updated_at);
+            RETURN NULL;
+        END $$;
+        CREATE TRIGGER alerts_order_status AFTER UPDATE OF status ON orders FOR EACH ROW
+            WHEN (NEW.status IS DISTINCT FROM OLD.status AND NEW.status IN ('filled', 'rejected', 'unknown', 'canceled', 'abandoned'))
+            EXECUTE FUNCTION alerts_order_status();
+
+        CREATE FUNCTION alerts_trade() RETURNS TRIGGER LANGUAGE plpgsql AS $$
+        BEGIN
+            INSERT INTO alert_outbox (kind, payload, created_at, updated_at) VALUES ('trade', json_build_object(
+                'id', NEW.id, 'strategyId', NEW.strategy_id, 'mode', NEW.mode, 'pair', NEW.pair, 'quantity', NEW.quantity::TEXT,
+                'entryPrice', NEW.entry_price::TEXT, 'exitPrice', NEW.exit_price::TEXT, 'entryFee', NEW.entry_fee::TEXT,
+                'exitFee', NEW.exit_fee::TEXT, 'pnl', NEW.realized_pnl::TEXT, 'reason', NEW.exit_reason)::TEXT,
+                COALESCE(NEW.exit_time, NEW.entry_time), COALESCE(NEW.exit_time, NEW.entry_time));
+            RETURN NULL;
+        END $$;
+        CREATE TRIGGER alerts_trade_closed AFTER UPDATE OF status ON trades FOR EACH ROW
+            WHEN (NEW.status = 'closed' AND OLD.status <> 'closed') EXECUTE FUNCTION alerts_trade();
+        CREATE TRIGGER alerts_trade_inserted_closed AFTER INSERT ON trades FOR EACH ROW
+            WHEN (NEW.status = 'closed') EXECUTE FUNCTION alerts_trade();
+
+        CREATE FUNCTION alerts_pause() RETURNS TRIGGER LANGUAGE plpgsql AS $$
+        BEGIN
+            IF NOT sc_json_valid(NEW.value) THEN
+                RETURN NULL;
+            END IF;
+            -- An update alerts only when `paused` itself changed (not a reworded reason).
+            IF TG_OP = 'UPDATE' AND (NEW.value::jsonb -> 'paused') IS NOT DISTINCT FROM
+                (CASE WHEN sc_json_valid(OLD.value) THEN OLD.value::jsonb -> 'paused' END) THEN
+                RETURN NULL;
+            END IF;
+            INSERT INTO alert_outbox (kind, payload, created_at, updated_at) VALUES ('pause', NEW.value, NEW.updated_at, NEW.updated_at);
+            RETURN NULL;
+        END $$;
+        CREATE TRIGGER alerts_pause_insert AFTER INSERT ON engine_state FOR EACH ROW
+            WHEN (NEW.key = 'paused') EXECUTE FUNCTION alerts_pause();
+        CREATE TRIGGER alerts_pause_update AFTER UPDATE ON engine_state FOR EACH ROW
+            WHEN (NEW.key = 'paused' AND NEW.value IS DISTINCT FROM OLD.value) EXECUTE FUNCTION alerts_pause();
+        """
 
     /// The newest version this binary knows.
     static var latestVersion: Int { migrations.map(\.version).max() ?? 0 }

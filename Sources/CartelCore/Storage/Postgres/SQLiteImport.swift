@@ -52,6 +52,10 @@ public struct SQLiteImport: Sendable {
                 try await connection.query(
                     PostgresQuery(unsafeSQL: "TRUNCATE \(Self.tables.joined(separator: ", ")) RESTART IDENTITY CASCADE"), logger: logger)
             }
+            // The rows come with their journal and outbox rows: the triggers must not add more.
+            for table in Self.tables {
+                try await connection.query(PostgresQuery(unsafeSQL: "ALTER TABLE \(table) DISABLE TRIGGER USER"), logger: logger)
+            }
             var reports: [TableReport] = []
             for table in Self.tables {
                 guard let tableColumns = columns[table] else { throw ImportError(message: "the PostgreSQL schema has no table \(table)") }
@@ -65,6 +69,9 @@ public struct SQLiteImport: Sendable {
                 let seconds = max(Self.seconds(ContinuousClock.now - started), 1e-6)
                 progress("\(table): \(sourceReport.rows) rows in \(NumberText.hundredths(seconds)) s (\(Int(Double(sourceReport.rows) / seconds)) rows/s), counts and sums equal")
                 reports.append(sourceReport)
+            }
+            for table in Self.tables {
+                try await connection.query(PostgresQuery(unsafeSQL: "ALTER TABLE \(table) ENABLE TRIGGER USER"), logger: logger)
             }
             return reports
         }
