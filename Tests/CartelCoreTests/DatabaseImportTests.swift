@@ -28,6 +28,16 @@ import Testing
         let path = dir.file("paper.sqlite")
         let summary = try await DashboardSeed.seed(try SQLiteStorage(path: path), cycles: 12, end: Date(timeIntervalSince1970: 1_767_225_600))
         #expect(summary.trades >= 12)
+        // Text COPY must carry as is: CRLF, a lone backslash-N, a backslash-dot, a tab; and an
+        // event deleted at the end, whose id SQLite will never hand out again.
+        let tricky = ["HTTP 502\r\n<html>", "\\N", "\\.", "tab\there", "e\u{301}\\\u{301}"]
+        let queue = try DatabaseQueue(path: path)
+        try await queue.write { db in
+            for (index, value) in tricky.enumerated() {
+                try db.execute(sql: "INSERT INTO engine_state (key, value, updated_at) VALUES (?, ?, '2025-01-01 00:00:00')", arguments: ["tricky\(index)", value])
+            }
+            try db.execute(sql: "DELETE FROM events WHERE id = (SELECT MAX(id) FROM events)")
+        }
         let counts = try await Self.sqliteCounts(path)
         #expect(counts["fills"]! > 0 && counts["events"]! > 0 && counts["alert_outbox"]! > 0)
         let pnl = try await Self.sqliteText(path, "SELECT realized_pnl FROM trades WHERE status = 'closed'")
@@ -49,8 +59,12 @@ import Testing
             let sum = try await store.client.query(
                 "SELECT SUM(realized_pnl)::TEXT FROM trades WHERE status = 'closed'", logger: PostgresTestDatabase.logger)
             for try await (text) in sum.decode(String.self) { #expect(DecimalText.parse(text) == pnl) }
-            // Ids are kept, and new rows get ids after them.
-            let maxEvent = try await Self.sqliteText(path, "SELECT MAX(id) FROM events").first.flatMap { Int64($0) } ?? 0
+            let values = try await store.client.query("SELECT key, value FROM engine_state WHERE key LIKE 'tricky%' ORDER BY key", logger: PostgresTestDatabase.logger)
+            var copied: [String] = []
+            for try await (_, value) in values.decode((String, String).self) { copied.append(value) }
+            #expect(copied == tricky)
+            // Ids are kept, and new rows get ids after every id SQLite handed out.
+            let maxEvent = try await Self.sqliteText(path, "SELECT seq FROM sqlite_sequence WHERE name = 'events'").first.flatMap { Int64($0) } ?? 0
             let inserted = try await store.client.query(
                 "INSERT INTO events (kind, payload, created_at) VALUES ('pause', '{}', now()) RETURNING id", logger: PostgresTestDatabase.logger)
             for try await (id) in inserted.decode(Int64.self) { #expect(id == maxEvent + 1) }

@@ -24,9 +24,8 @@ public enum DatabaseLocation: Sendable, Equatable {
 
     /// A URL with its password replaced, so error messages never echo a credential.
     static func redacted(_ url: String) -> String {
-        guard var parts = URLComponents(string: url), parts.password != nil else { return url }
-        parts.password = "***"
-        return parts.string ?? "***"
+        // Text first: a password with `/` or `#` in it makes the URL unparseable, not public.
+        PostgresURL.redactedText(url)
     }
 
     /// The SQLite path made absolute against `base`.

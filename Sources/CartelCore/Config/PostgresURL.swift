@@ -49,7 +49,7 @@ public struct PostgresURL: Sendable, Equatable, CustomStringConvertible {
     public static func parse(_ url: String, key: String = "DATABASE_URL") throws -> PostgresURL {
         let expected = "postgres://USER:PASSWORD@HOST:PORT/DATABASE[?sslmode=disable|require] or postgres:///DATABASE?host=/SOCKET/DIR"
         func fail(_ why: String) -> ConfigurationError {
-            ConfigurationError(key: key, value: DatabaseLocation.redacted(url), expected: "\(expected) (\(why))")
+            ConfigurationError(key: key, value: redactedText(url), expected: "\(expected) (\(why))")
         }
         guard isPostgres(url) else { throw fail("the scheme must be postgres or postgresql") }
         // URLComponents does not accept an empty host with a user (`postgres://user@/db`): give
@@ -101,6 +101,17 @@ public struct PostgresURL: Sendable, Equatable, CustomStringConvertible {
             endpoint = .unixSocket(directory: "/var/run/postgresql", port: port)
         }
         return PostgresURL(endpoint: endpoint, user: user, password: password, database: database, tls: tls)
+    }
+
+    /// `text` with whatever follows the user name up to the last `@` replaced by `***`, without
+    /// parsing it: a URL too broken to parse (a `/` or `#` in the password) still hides it.
+    public static func redactedText(_ text: String) -> String {
+        guard let scheme = text.range(of: "://"), let at = text.range(of: "@", options: .backwards),
+              scheme.upperBound <= at.lowerBound
+        else { return text }
+        let credentials = text[scheme.upperBound..<at.lowerBound]
+        guard let colon = credentials.firstIndex(of: ":") else { return text }
+        return String(text[..<colon]) + ":***" + String(text[at.lowerBound...])
     }
 
     /// The URL without its password: safe for logs, errors and `/api/health`.

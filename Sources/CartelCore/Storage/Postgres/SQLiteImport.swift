@@ -40,10 +40,14 @@ public struct SQLiteImport: Sendable {
 
     /// Runs the import; `progress` is told each table's rows and rate as it finishes.
     public func run(replace: Bool, progress: @Sendable (String) -> Void = { _ in }) async throws -> [TableReport] {
-        let source = try openSource()
+        // One snapshot of every table: a service writing meanwhile cannot make the tables
+        // disagree (a fill copied without its order).
+        let source = try openSource().makeSnapshot()
         try await target.migrate()
         let columns = try await targetColumns()
         return try await target.client.withTransaction(logger: logger) { connection in
+            // A COPY of a large table is one statement: the session's timeout must not cut it.
+            try await connection.query("SET LOCAL statement_timeout = 0", logger: logger)
             let existing = try await Self.rowCount(connection, logger: logger)
             if existing > 0 {
                 guard replace else {
@@ -61,7 +65,11 @@ public struct SQLiteImport: Sendable {
                 guard let tableColumns = columns[table] else { throw ImportError(message: "the PostgreSQL schema has no table \(table)") }
                 let started = ContinuousClock.now
                 let sourceReport = try await copy(table: table, columns: tableColumns, from: source, to: connection)
-                try await Self.advanceIdentity(table: table, columns: tableColumns, connection, logger: logger)
+                // SQLite never reuses an AUTOINCREMENT id, even of deleted rows: neither may PostgreSQL.
+                let used = try await source.read { db in
+                    try Int64.fetchOne(db, sql: "SELECT seq FROM sqlite_sequence WHERE name = ?", arguments: [table])
+                } ?? 0
+                try await Self.advanceIdentity(table: table, columns: tableColumns, pastAtLeast: used, connection, logger: logger)
                 let targetReport = try await Self.report(table: table, columns: tableColumns, connection, logger: logger)
                 guard targetReport == sourceReport else {
                     throw ImportError(message: "\(table): PostgreSQL holds \(targetReport.rows) rows with sums \(targetReport.sums), SQLite \(sourceReport.rows) rows with sums \(sourceReport.sums); nothing was imported")
@@ -83,15 +91,15 @@ public struct SQLiteImport: Sendable {
         var isIdentity: Bool
     }
 
-    func openSource() throws -> DatabaseQueue {
+    func openSource() throws -> DatabasePool {
         guard FileManager.default.fileExists(atPath: sourcePath) else {
             throw ImportError(message: "no SQLite database at \(sourcePath)")
         }
         var configuration = Configuration()
         configuration.readonly = true
-        let queue: DatabaseQueue
+        let queue: DatabasePool
         do {
-            queue = try DatabaseQueue(path: sourcePath, configuration: configuration)
+            queue = try DatabasePool(path: sourcePath, configuration: configuration)
         } catch {
             throw ImportError(message: "cannot open \(sourcePath): \(error)")
         }
@@ -129,7 +137,7 @@ public struct SQLiteImport: Sendable {
     }
 
     /// Streams the table's rows from SQLite as COPY text, adding up its money columns exactly.
-    func copy(table: String, columns: [Column], from source: DatabaseQueue, to connection: PostgresConnection) async throws -> TableReport {
+    func copy(table: String, columns: [Column], from source: DatabaseSnapshot, to connection: PostgresConnection) async throws -> TableReport {
         let names = columns.map(\.name)
         let quoted = names.map { "\"\($0)\"" }.joined(separator: ", ")
         // One read of the table, encoded in pieces of about 1 MiB that COPY then sends (the
@@ -166,8 +174,8 @@ public struct SQLiteImport: Sendable {
                         text += Self.escape(string)
                         // SQLite times are UTC without a zone; say so.
                         if column.type == "timestamp with time zone", string.last?.isNumber == true { text += "+00" }
-                    case .blob(let data):
-                        text += Self.escape(String(decoding: data, as: UTF8.self))
+                    case .blob:
+                        throw ImportError(message: "\(table).\(column.name) holds binary data, which no column of this schema stores")
                     }
                 }
                 text += "\n"
@@ -186,28 +194,31 @@ public struct SQLiteImport: Sendable {
         return report
     }
 
-    /// COPY text format: backslash, tab, newline and carriage return escaped.
+    /// COPY text format: backslash, tab, newline and carriage return escaped, scalar by scalar
+    /// (a `\r\n` pair or a backslash with a combining mark is one `Character`, not two).
     static func escape(_ text: String) -> String {
-        guard text.contains(where: { $0 == "\\" || $0 == "\t" || $0 == "\n" || $0 == "\r" }) else { return text }
-        var out = ""
-        for character in text {
-            switch character {
-            case "\\": out += "\\\\"
-            case "\t": out += "\\t"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\r\n": out += "\\r\\n"
-            default: out.append(character)
+        guard text.utf8.contains(where: { $0 == 0x5C || $0 == 0x09 || $0 == 0x0A || $0 == 0x0D }) else { return text }
+        var out = String.UnicodeScalarView()
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\\": out.append(contentsOf: "\\\\".unicodeScalars)
+            case "\t": out.append(contentsOf: "\\t".unicodeScalars)
+            case "\n": out.append(contentsOf: "\\n".unicodeScalars)
+            case "\r": out.append(contentsOf: "\\r".unicodeScalars)
+            default: out.append(scalar)
             }
         }
-        return out
+        return String(out)
     }
 
     /// Moves each identity sequence past the ids that came with the rows.
-    static func advanceIdentity(table: String, columns: [Column], _ connection: PostgresConnection, logger: Logger) async throws {
+    static func advanceIdentity(
+        table: String, columns: [Column], pastAtLeast used: Int64, _ connection: PostgresConnection, logger: Logger
+    ) async throws {
         for column in columns where column.isIdentity {
             try await connection.query(PostgresQuery(unsafeSQL: """
-                SELECT setval(pg_get_serial_sequence('\(table)', '\(column.name)'), COALESCE(MAX("\(column.name)"), 0) + 1, false) FROM \(table)
+                SELECT setval(pg_get_serial_sequence('\(table)', '\(column.name)'),
+                              GREATEST(COALESCE(MAX("\(column.name)"), 0), \(used)) + 1, false) FROM \(table)
                 """), logger: logger)
         }
     }
