@@ -1,4 +1,6 @@
+@testable import CartelCore
 import Foundation
+import PostgresNIO
 import TestSupport
 import Testing
 
@@ -269,6 +271,39 @@ import Testing
             #expect(rows.stdout == "trading-engine|running\n")
             let env = try FileManager.default.attributesOfItem(atPath: "\(copy)/.env")
             #expect((env[.posixPermissions] as? Int) == 0o600)
+        }
+    }
+
+    @Test func backupOfAPostgresDatabaseIsACheckedCustomDumpAndHidesThePassword() async throws {
+        try await PostgresTestDatabase.with { store, url in
+            try await store.migrate()
+            try await store.client.query(
+                "INSERT INTO engine_state (key, value, updated_at) VALUES ('probe', 'kept', now())", logger: PostgresTestDatabase.logger)
+            guard case .tcp(let host, let port) = url.endpoint else { return }
+            // The test server trusts every login: the password only has to travel, encoded, unseen.
+            let withPassword = "postgres://\(url.user):s3cr%2Ft@\(host):\(port)/\(url.database)"
+            try await withSandbox(extra: ["DATABASE_URL": withPassword, "BACKUP_KEEP": "1"]) { box in
+                let result = try await box.run("backup.sh")
+                #expect(result.status == 0, "\(result.output)")
+                #expect(result.output.contains("tables with data"), "\(result.output)")
+                #expect(!result.output.contains("s3cr"))
+                let backups = try FileManager.default.contentsOfDirectory(atPath: box.dir.file("backups"))
+                try #require(backups.count == 1)
+                let dump = box.dir.file("backups/\(backups[0])/signalcartel.dump")
+                let list = try await ProcessRunner.run("/usr/bin/pg_restore", ["--list", dump])
+                #expect(list.stdout.contains("TABLE DATA public engine_state"), "\(list.stdout)")
+                // The dump restores into a new database with the row in it.
+                let restored = try await ProcessRunner.run("/usr/bin/pg_restore", ["--data-only", "--table=engine_state", "--file=-", dump])
+                #expect(restored.stdout.contains("probe\tkept"), "\(restored.stdout)")
+            }
+            let broken = "postgres://\(url.user):s3cr%2Ft@\(host):\(port)/no_such_database"
+            try await withSandbox(extra: ["DATABASE_URL": broken]) { box in
+                let result = try await box.run("backup.sh")
+                #expect(result.status != 0)
+                #expect(result.output.contains("pg_dump failed") && result.output.contains("no_such_database"), "\(result.output)")
+                #expect(!result.output.contains("s3cr"))
+                #expect((try? FileManager.default.contentsOfDirectory(atPath: box.dir.file("backups")))?.isEmpty ?? true)
+            }
         }
     }
 }
