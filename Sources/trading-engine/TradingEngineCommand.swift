@@ -70,14 +70,21 @@ struct TradingEngineCommand: AsyncParsableCommand {
 
     struct Database: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            commandName: "db", abstract: "The database: copy SQLite into PostgreSQL, apply migrations, show the schema version and sizes.",
-            subcommands: [Import.self, Migrate.self, Status.self])
+            commandName: "db", abstract: "The database: copy SQLite into PostgreSQL and back, apply migrations, show the schema version and sizes.",
+            subcommands: [Import.self, Export.self, Migrate.self, Status.self])
 
         struct Import: AsyncParsableCommand {
             static let configuration = CommandConfiguration(
                 abstract: "Copy a SQLite database into an empty PostgreSQL database in one transaction, then check row counts and money sums.",
                 discussion: "Example: trading-engine db import --from sqlite:data/signalcartel.sqlite --to postgres://signalcartel@127.0.0.1/signalcartel")
             @OptionGroup var options: DatabaseImportOptions
+            func run() async throws { try await options.run() }
+        }
+
+        struct Export: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(
+                abstract: "Copy a PostgreSQL database into a new SQLite file (a local copy), then check row counts and money sums.")
+            @OptionGroup var options: DatabaseExportOptions
             func run() async throws { try await options.run() }
         }
 

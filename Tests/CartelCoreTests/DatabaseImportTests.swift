@@ -80,6 +80,23 @@ import Testing
             let events = try await store.client.query("SELECT COUNT(*)::BIGINT FROM events", logger: PostgresTestDatabase.logger)
             for try await (count) in events.decode(Int64.self) { #expect(Int(count) == counts["events"]) }
 
+            // And back: an export into a new SQLite file holds the same rows, sums and values.
+            let exported = dir.file("exported.sqlite")
+            let export = try await ProcessRunner.run(engine, ["db", "export", "--from", url.redacted, "--to", "sqlite:\(exported)"], environment: environment)
+            #expect(export.status == 0, "\(export.stderr)")
+            #expect(export.stdout.contains("every table's row count and money sums are equal on both sides"), "\(export.stdout)")
+            #expect(try await Self.sqliteCounts(exported) == counts)
+            let exportedPnL = try await Self.sqliteText(exported, "SELECT realized_pnl FROM trades WHERE status = 'closed'")
+                .reduce(Decimal(0)) { $0 + DecimalText.parse($1)! }
+            #expect(exportedPnL == pnl)
+            #expect(try await Self.sqliteText(exported, "SELECT value FROM engine_state WHERE key LIKE 'tricky%' ORDER BY key") == tricky)
+            #expect(try await Self.sqliteText(exported, "PRAGMA integrity_check") == ["ok"])
+            // The copy opens as a database of this version, and its ledger reads back.
+            let reopened = try SQLiteStorage(path: exported)
+            #expect(try await reopened.closedTrades(mode: .paper).count == summary.trades)
+            let again2 = try await ProcessRunner.run(engine, ["db", "export", "--from", url.redacted, "--to", "sqlite:\(exported)"], environment: environment)
+            #expect(again2.status != 0 && again2.stderr.contains("exists already"), "\(again2.stderr)")
+
             let status = try await ProcessRunner.run(engine, ["db", "status", "--url", url.redacted], environment: environment)
             #expect(status.status == 0, "\(status.stderr)")
             #expect(status.stdout.contains("PostgreSQL, schema version \(PostgresSchema.latestVersion) of \(PostgresSchema.latestVersion)"), "\(status.stdout)")

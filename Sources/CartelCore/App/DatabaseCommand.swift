@@ -81,6 +81,30 @@ public struct DatabaseImportOptions: ParsableArguments {
     }
 }
 
+/// `db export --from postgres://… --to sqlite:PATH`
+public struct DatabaseExportOptions: ParsableArguments {
+    @Option(help: "The PostgreSQL database to copy (postgres://…; default: DATABASE_URL).")
+    public var from: String?
+
+    @Option(help: "The new SQLite file to write (sqlite:PATH; must not exist).")
+    public var to: String
+
+    public init() {}
+
+    public func run(settings: Settings = .environment()) async throws {
+        let source = try await DatabaseCommands.postgres(DatabaseCommands.url(from, settings: settings), option: "--from")
+        let target = try DatabaseCommands.sqlitePath(to, option: "--to")
+        print("exporting \(source.redacted) into \(target)")
+        let started = ContinuousClock.now
+        let reports = try await DatabaseCommands.using(source) { store in
+            try await SQLiteExport(source: store, targetPath: target, logger: DatabaseCommands.logger).run { line in print("  " + line) }
+        }
+        let rows = reports.reduce(0) { $0 + $1.rows }
+        let seconds = SQLiteImport.seconds(ContinuousClock.now - started)
+        print("exported \(rows) rows in \(reports.count) tables in \(NumberText.hundredths(seconds)) s; every table's row count and money sums are equal on both sides")
+    }
+}
+
 /// `db migrate` and `db status`.
 public struct DatabaseTargetOptions: ParsableArguments {
     @Option(help: "The database (default: DATABASE_URL): sqlite:PATH or postgres://…")
