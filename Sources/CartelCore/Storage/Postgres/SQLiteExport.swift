@@ -4,8 +4,8 @@ import PostgresNIO
 
 /// Copies a PostgreSQL database into a new SQLite file (`trading-engine db export`), for a
 /// local copy to inspect or to run on: the file is created at the current schema, every table
-/// is copied in one SQLite transaction from one PostgreSQL snapshot (a repeatable-read
-/// transaction), ids kept; then row counts and exact money sums are compared, and a difference
+/// is copied from one PostgreSQL snapshot (a repeatable-read transaction) in SQLite
+/// transactions of 10,000 rows, ids kept; then row counts and exact money sums are compared, and a difference
 /// deletes the file. SQLite's triggers journal the copied orders and fills again, so the journal
 /// and the outbox are emptied and copied last, as PostgreSQL holds them.
 public struct SQLiteExport: Sendable {
@@ -55,21 +55,30 @@ public struct SQLiteExport: Sendable {
                 }
                 let rows = try await connection.query(
                     PostgresQuery(unsafeSQL: "SELECT \(selected.joined(separator: ", ")) FROM \(table)"), logger: logger)
-                var values: [[String?]] = []
-                for try await row in rows { values.append(try row.map { try $0.decode(String?.self) }) }
                 let names = tableColumns.map { "\"\($0.name)\"" }.joined(separator: ", ")
                 let marks = Array(repeating: "?", count: tableColumns.count).joined(separator: ", ")
-                let copied = values
-                try await target.write { db in
-                    if table == "events" || table == "alert_outbox" {
+                let insert = "INSERT INTO \(table) (\(names)) VALUES (\(marks))"
+                if table == "events" || table == "alert_outbox" {
+                    try await target.write { db in
                         try db.execute(sql: "DELETE FROM \(table)")
                         try db.execute(sql: "DELETE FROM sqlite_sequence WHERE name = ?", arguments: [table])
                     }
-                    let statement = try db.makeStatement(sql: "INSERT INTO \(table) (\(names)) VALUES (\(marks))")
-                    for row in copied {
-                        try statement.execute(arguments: StatementArguments(row.map { $0?.databaseValue ?? .null }))
+                }
+                // Written 10,000 rows at a time as they arrive: memory stays flat whatever the size.
+                var batch: [[String?]] = []
+                func flush() async throws {
+                    let rows = batch
+                    batch.removeAll(keepingCapacity: true)
+                    try await target.write { db in
+                        let statement = try db.makeStatement(sql: insert)
+                        for row in rows { try statement.execute(arguments: StatementArguments(row.map { $0?.databaseValue ?? .null })) }
                     }
                 }
+                for try await row in rows {
+                    batch.append(try row.map { try $0.decode(String?.self) })
+                    if batch.count == 10_000 { try await flush() }
+                }
+                if !batch.isEmpty { try await flush() }
                 let actual = try await Self.report(table: table, columns: tableColumns, target)
                 guard actual == expected else {
                     throw SQLiteImport.ImportError(message: "\(table): SQLite holds \(actual.rows) rows with sums \(actual.sums), PostgreSQL \(expected.rows) with \(expected.sums); the file was deleted")
