@@ -32,4 +32,16 @@ public struct Candle: Sendable, Equatable {
 
     /// When the candle's interval ends (its close).
     public var closeTime: Date { openTime.addingTimeInterval(Double(intervalMinutes * 60)) }
+
+    /// The newest candle of each pair and interval in `candles`, ordered by pair then interval:
+    /// what one `candle` event per series carries after a batch is stored.
+    public static func newestPerSeries(_ candles: [Candle]) -> [Candle] {
+        var newest: [String: Candle] = [:]
+        for candle in candles {
+            let key = "\(candle.pair)|\(candle.intervalMinutes)"
+            if let current = newest[key], current.openTime >= candle.openTime { continue }
+            newest[key] = candle
+        }
+        return newest.values.sorted { ($0.pair, $0.intervalMinutes) < ($1.pair, $1.intervalMinutes) }
+    }
 }

@@ -43,13 +43,7 @@ extension SQLiteStorage {
     /// One `candle` event per pair and interval in the batch: its newest candle (what a live
     /// chart needs), not one per row, so a backfill of thousands of candles stays one event.
     static func recordCandleEvents(_ candles: [Candle], closedBefore: Date?, at now: String, in db: Database) throws {
-        var newest: [String: Candle] = [:]
-        for candle in candles {
-            let key = "\(candle.pair)|\(candle.intervalMinutes)"
-            if let current = newest[key], current.openTime >= candle.openTime { continue }
-            newest[key] = candle
-        }
-        for candle in newest.values.sorted(by: { ($0.pair, $0.intervalMinutes) < ($1.pair, $1.intervalMinutes) }) {
+        for candle in Candle.newestPerSeries(candles) {
             let closed = closedBefore.map { candle.openTime < $0 } ?? false
             try db.execute(
                 sql: """

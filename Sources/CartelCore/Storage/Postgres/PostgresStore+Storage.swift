@@ -62,13 +62,7 @@ extension PostgresStore: Storage {
                     """, logger: logger)
             }
             // One `candle` event per pair and interval: its newest candle, as SQLite records it.
-            var newest: [String: Candle] = [:]
-            for candle in candles {
-                let key = "\(candle.pair)|\(candle.intervalMinutes)"
-                if let current = newest[key], current.openTime >= candle.openTime { continue }
-                newest[key] = candle
-            }
-            for candle in newest.values.sorted(by: { ($0.pair, $0.intervalMinutes) < ($1.pair, $1.intervalMinutes) }) {
+            for candle in Candle.newestPerSeries(candles) {
                 let closed = closedBefore.map { candle.openTime < $0 } ?? false
                 try await connection.query("""
                     INSERT INTO events (kind, payload, created_at) VALUES ('candle', json_build_object(

@@ -164,6 +164,27 @@ public final class PostgresStore: Sendable {
         }
     }
 
+    /// A column of a table, as the copy commands need it.
+    struct Column: Sendable {
+        var name: String
+        /// `information_schema` data type (`numeric`, `timestamp with time zone`, ...).
+        var type: String
+        var isIdentity: Bool
+    }
+
+    /// Every table's columns in the public schema, in their declared order.
+    func columns() async throws -> [String: [Column]] {
+        let rows = try await client.query("""
+            SELECT table_name::TEXT, column_name::TEXT, data_type::TEXT, is_identity::TEXT
+            FROM information_schema.columns WHERE table_schema = 'public' ORDER BY table_name, ordinal_position
+            """, logger: logger)
+        var columns: [String: [Column]] = [:]
+        for try await (table, name, type, identity) in rows.decode((String, String, String, String).self) {
+            columns[table, default: []].append(Column(name: name, type: type, isIdentity: identity == "YES"))
+        }
+        return columns
+    }
+
     /// Every table of the public schema with its estimated row count and size on disk.
     public func tableSizes() async throws -> [(table: String, rows: Int64, bytes: Int64)] {
         let rows = try await client.query("""

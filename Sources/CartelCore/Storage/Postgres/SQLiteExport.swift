@@ -38,7 +38,7 @@ public struct SQLiteExport: Sendable {
         }
         _ = try SQLiteStorage(path: targetPath)  // creates the file at the current schema
         let target = try DatabaseQueue(path: targetPath)
-        let columns = try await SQLiteImport(sourcePath: targetPath, target: source, logger: logger).targetColumns()
+        let columns = try await source.columns()
         // The journal and the outbox last: the other tables' triggers write into them.
         let order = SQLiteImport.tables.filter { $0 != "events" && $0 != "alert_outbox" } + ["events", "alert_outbox"]
         return try await source.client.withConnection { connection in
@@ -93,7 +93,7 @@ public struct SQLiteExport: Sendable {
     }
 
     /// Row count and exact money sums on the SQLite side (TEXT decimals added in Swift).
-    static func report(table: String, columns: [SQLiteImport.Column], _ queue: DatabaseQueue) async throws -> SQLiteImport.TableReport {
+    static func report(table: String, columns: [PostgresStore.Column], _ queue: DatabaseQueue) async throws -> SQLiteImport.TableReport {
         let numeric = columns.filter { $0.type == "numeric" }.map(\.name)
         return try await queue.read { db in
             var report = SQLiteImport.TableReport(table: table, rows: try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM \(table)") ?? 0, sums: [:])

@@ -44,7 +44,7 @@ public struct SQLiteImport: Sendable {
         // disagree (a fill copied without its order).
         let source = try openSource().makeSnapshot()
         try await target.migrate()
-        let columns = try await targetColumns()
+        let columns = try await target.columns()
         return try await target.client.withTransaction(logger: logger) { connection in
             // A COPY of a large table is one statement: the session's timeout must not cut it.
             try await connection.query("SET LOCAL statement_timeout = 0", logger: logger)
@@ -85,12 +85,6 @@ public struct SQLiteImport: Sendable {
         }
     }
 
-    struct Column: Sendable {
-        var name: String
-        var type: String
-        var isIdentity: Bool
-    }
-
     func openSource() throws -> DatabasePool {
         guard FileManager.default.fileExists(atPath: sourcePath) else {
             throw ImportError(message: "no SQLite database at \(sourcePath)")
@@ -117,18 +111,6 @@ public struct SQLiteImport: Sendable {
         return queue
     }
 
-    func targetColumns() async throws -> [String: [Column]] {
-        let rows = try await target.client.query("""
-            SELECT table_name::TEXT, column_name::TEXT, data_type::TEXT, is_identity::TEXT
-            FROM information_schema.columns WHERE table_schema = 'public' ORDER BY table_name, ordinal_position
-            """, logger: logger)
-        var columns: [String: [Column]] = [:]
-        for try await (table, name, type, identity) in rows.decode((String, String, String, String).self) {
-            columns[table, default: []].append(Column(name: name, type: type, isIdentity: identity == "YES"))
-        }
-        return columns
-    }
-
     static func rowCount(_ connection: PostgresConnection, logger: Logger) async throws -> Int {
         let sql = tables.map { "(SELECT COUNT(*) FROM \($0))" }.joined(separator: " + ")
         let rows = try await connection.query(PostgresQuery(unsafeSQL: "SELECT (\(sql))::BIGINT"), logger: logger)
@@ -137,7 +119,7 @@ public struct SQLiteImport: Sendable {
     }
 
     /// Streams the table's rows from SQLite as COPY text, adding up its money columns exactly.
-    func copy(table: String, columns: [Column], from source: DatabaseSnapshot, to connection: PostgresConnection) async throws -> TableReport {
+    func copy(table: String, columns: [PostgresStore.Column], from source: DatabaseSnapshot, to connection: PostgresConnection) async throws -> TableReport {
         let names = columns.map(\.name)
         let quoted = names.map { "\"\($0)\"" }.joined(separator: ", ")
         // One read of the table, encoded in pieces of about 1 MiB that COPY then sends (the
@@ -213,7 +195,7 @@ public struct SQLiteImport: Sendable {
 
     /// Moves each identity sequence past the ids that came with the rows.
     static func advanceIdentity(
-        table: String, columns: [Column], pastAtLeast used: Int64, _ connection: PostgresConnection, logger: Logger
+        table: String, columns: [PostgresStore.Column], pastAtLeast used: Int64, _ connection: PostgresConnection, logger: Logger
     ) async throws {
         for column in columns where column.isIdentity {
             try await connection.query(PostgresQuery(unsafeSQL: """
@@ -224,7 +206,7 @@ public struct SQLiteImport: Sendable {
     }
 
     /// Row count and exact money sums on the PostgreSQL side.
-    static func report(table: String, columns: [Column], _ connection: PostgresConnection, logger: Logger) async throws -> TableReport {
+    static func report(table: String, columns: [PostgresStore.Column], _ connection: PostgresConnection, logger: Logger) async throws -> TableReport {
         let numeric = columns.filter { $0.type == "numeric" }.map(\.name)
         let sums = numeric.map { "COALESCE(SUM(\"\($0)\"), 0)::TEXT" }
         let rows = try await connection.query(
