@@ -124,15 +124,6 @@ extension TradingConfiguration {
     }
 }
 
-extension BacktestConfiguration {
-    /// The engine's account, risk, exit and paper-fill settings for a backtest of `strategy`.
-    init(trading: TradingConfiguration, strategy: String, pair: String, intervalMinutes: Int) {
-        self.init(
-            strategyKey: strategy, pair: pair, intervalMinutes: intervalMinutes, startingBalance: trading.startingBalance,
-            risk: trading.risk, exits: trading.exits, paper: trading.paper)
-    }
-}
-
 /// What `optimize` prints.
 public struct OptimizeReport: Encodable {
     public struct Entry: Encodable {

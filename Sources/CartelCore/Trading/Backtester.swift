@@ -27,6 +27,15 @@ public struct BacktestConfiguration: Sendable, Equatable {
     }
 }
 
+extension BacktestConfiguration {
+    /// The engine's account, risk, exit and paper-fill settings for a backtest of `strategy`.
+    init(trading: TradingConfiguration, strategy: String, pair: String, intervalMinutes: Int) {
+        self.init(
+            strategyKey: strategy, pair: pair, intervalMinutes: intervalMinutes, startingBalance: trading.startingBalance,
+            risk: trading.risk, exits: trading.exits, paper: trading.paper)
+    }
+}
+
 public struct BacktestResult: Sendable {
     public var trades: [ClosedTrade]
     public var stats: PerformanceStats

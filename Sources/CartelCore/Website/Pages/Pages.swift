@@ -494,10 +494,8 @@ struct Pages: Sendable {
         // The newest 20,000 final candles, read as such (a backtest of them takes about a millisecond).
         let candles = try await dashboard.storage.recentCandles(
             pair: detail.pair, intervalMinutes: detail.intervalMinutes, limit: 20_000, before: nil, closedOnly: true)
-        let trading = dashboard.trading
         let configuration = BacktestConfiguration(
-            strategyKey: detail.name, pair: detail.pair, intervalMinutes: detail.intervalMinutes, startingBalance: trading.startingBalance,
-            risk: trading.risk, exits: trading.exits, paper: trading.paper)
+            trading: dashboard.trading, strategy: detail.name, pair: detail.pair, intervalMinutes: detail.intervalMinutes)
         let result = try Backtester.run(kind: detail.kind, parameters: parameters, candles: candles.map(StrategyCandle.init), configuration: configuration)
         let stats = result.stats
         return BacktestBlock(
