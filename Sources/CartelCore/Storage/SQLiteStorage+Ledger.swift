@@ -107,12 +107,11 @@ extension SQLiteStorage: LedgerStorage {
                 throw StorageError(.corruptValue, "fill for unknown order \(fill.orderID)")
             }
             let time = UTCTime.sqlite(fill.fill.time)
-            let exact = fill.fill.cost == fill.fill.quantity * fill.fill.price
             try db.execute(
                 sql: "INSERT INTO fills (order_id, exchange_trade_id, time, quantity, price, fee, cost) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 arguments: [fill.orderID, fill.fill.tradeID, time, DecimalText.string(fill.fill.quantity),
                             DecimalText.string(fill.fill.price), DecimalText.string(fill.fill.fee),
-                            exact ? nil : DecimalText.string(fill.fill.cost)])
+                            LedgerRowPlan.storedCost(fill.fill).map(DecimalText.string)])
             try Self.updateOrderTotals(db, orderID: fill.orderID, filled: orderFilled, time: time)
             try Self.updateTrade(db, mode: mode, fill: fill, position: position, closedTrade: closedTrade, time: time)
             if let position {
@@ -136,83 +135,68 @@ extension SQLiteStorage: LedgerStorage {
 
     /// The order's totals, recomputed from its fills exactly (TEXT decimals summed in Swift).
     static func updateOrderTotals(_ db: Database, orderID: Int64, filled: Bool, time: String) throws {
-        let rows = try Row.fetchAll(db, sql: "SELECT quantity, price, fee, cost FROM fills WHERE order_id = ?", arguments: [orderID])
-        var quantity = Decimal(0), notional = Decimal(0), fee = Decimal(0)
-        for row in rows {
-            let q = try DecimalText.decimal(row["quantity"], column: "fills.quantity")
-            quantity += q
+        let fills = try Row.fetchAll(db, sql: "SELECT quantity, price, fee, cost FROM fills WHERE order_id = ?", arguments: [orderID]).map { row in
             let cost: String? = row["cost"]
-            notional += try cost.map { try DecimalText.decimal($0, column: "fills.cost") }
-                ?? q * DecimalText.decimal(row["price"], column: "fills.price")
-            fee += try DecimalText.decimal(row["fee"], column: "fills.fee")
+            return LedgerRowPlan.StoredFill(
+                quantity: try DecimalText.decimal(row["quantity"], column: "fills.quantity"),
+                price: try DecimalText.decimal(row["price"], column: "fills.price"), fee: try DecimalText.decimal(row["fee"], column: "fills.fee"),
+                cost: try cost.map { try DecimalText.decimal($0, column: "fills.cost") })
         }
+        let totals = LedgerRowPlan.orderTotals(fills)
         try db.execute(
             sql: "UPDATE orders SET filled_quantity = ?, average_price = ?, fee = ?, status = ?, updated_at = ? WHERE id = ?",
-            arguments: [DecimalText.string(quantity), DecimalText.string((notional / quantity).rounded(16, .plain)),
-                        DecimalText.string(fee), filled ? OrderRecord.Status.filled.rawValue : OrderRecord.Status.open.rawValue,
-                        time, orderID])
+            arguments: [DecimalText.string(totals.filledQuantity), DecimalText.string(totals.averagePrice), DecimalText.string(totals.fee),
+                        filled ? OrderRecord.Status.filled.rawValue : OrderRecord.Status.open.rawValue, time, orderID])
     }
 
-    /// The strategy's open trade in `mode`: a buy opens it or adds to it (quantity, average entry
-    /// price, entry fees); each sell adds its piece (exit quantity, average exit price, exit fees,
-    /// net P&L); the sell that empties the position closes it.
+    /// Writes the change ``LedgerRowPlan/tradeChange(open:fill:position:closedTrade:)`` asks for.
     static func updateTrade(_ db: Database, mode: String, fill: LedgerFill, position: Position?, closedTrade: ClosedTrade?, time: String) throws {
         let open = try Row.fetchOne(
             db, sql: "SELECT * FROM trades WHERE mode = ? AND strategy_id = ? AND status = 'open' ORDER BY id DESC LIMIT 1",
-            arguments: [mode, fill.strategyID])
-        func decimal(_ column: String) throws -> Decimal {
-            guard let open else { return 0 }
-            let text: String? = open[column]
-            return try text.map { try DecimalText.decimal($0, column: "trades.\(column)") } ?? 0
-        }
-        let piece = fill.fill
-        if fill.side == .buy {
-            guard let open else {
-                try db.execute(
-                    sql: """
-                        INSERT INTO trades (mode, strategy_id, pair, status, quantity, entry_order_id, entry_time, entry_price, entry_fee)
-                        VALUES (?, ?, ?, 'open', ?, ?, ?, ?, ?)
-                        """,
-                    arguments: [mode, fill.strategyID, fill.pair, DecimalText.string(piece.quantity), fill.orderID, time,
-                                DecimalText.string((piece.cost / piece.quantity).rounded(16, .plain)), DecimalText.string(piece.fee)])
-                return
+            arguments: [mode, fill.strategyID]
+        ).map { row in
+            func decimal(_ column: String) throws -> Decimal {
+                let text: String? = row[column]
+                return try text.map { try DecimalText.decimal($0, column: "trades.\(column)") } ?? 0
             }
-            let quantity = try decimal("quantity"), entryPrice = try decimal("entry_price")
-            let total = quantity + piece.quantity
+            return LedgerRowPlan.OpenTrade(
+                id: row["id"], quantity: try decimal("quantity"), entryPrice: try decimal("entry_price"), entryFee: try decimal("entry_fee"),
+                exitQuantity: try decimal("exit_quantity"), exitPrice: try decimal("exit_price"), exitFee: try decimal("exit_fee"),
+                realizedPnL: try decimal("realized_pnl"))
+        }
+        let text = DecimalText.string
+        switch LedgerRowPlan.tradeChange(open: open, fill: fill, position: position, closedTrade: closedTrade) {
+        case .none:
+            return
+        case .open(let quantity, let entryPrice, let entryFee):
+            try db.execute(
+                sql: """
+                    INSERT INTO trades (mode, strategy_id, pair, status, quantity, entry_order_id, entry_time, entry_price, entry_fee)
+                    VALUES (?, ?, ?, 'open', ?, ?, ?, ?, ?)
+                    """,
+                arguments: [mode, fill.strategyID, fill.pair, text(quantity), fill.orderID, time, text(entryPrice), text(entryFee)])
+        case .addEntry(let id, let quantity, let entryPrice, let entryFee):
             try db.execute(
                 sql: "UPDATE trades SET quantity = ?, entry_price = ?, entry_fee = ? WHERE id = ?",
-                arguments: [DecimalText.string(total), DecimalText.string(((entryPrice * quantity + piece.cost) / total).rounded(16, .plain)),
-                            DecimalText.string(try decimal("entry_fee") + piece.fee), open["id"] as Int64])
-            return
-        }
-        guard let closedTrade else { return }
-        guard let open else {
-            // A sell with no open trade (only an exchange fill the ledger had to book anyway).
+                arguments: [text(quantity), text(entryPrice), text(entryFee), id])
+        case .exitOnly(let closed, let quantity, let entryPrice, let exitPrice, let exitFee, let pnl, let reason):
             try db.execute(
                 sql: """
                     INSERT INTO trades (mode, strategy_id, pair, status, quantity, entry_time, entry_price, entry_fee, exit_quantity,
                         exit_order_id, exit_time, exit_price, exit_fee, realized_pnl, exit_reason)
                     VALUES (?, ?, ?, ?, ?, ?, ?, '0', ?, ?, ?, ?, ?, ?, ?)
                     """,
-                arguments: [mode, fill.strategyID, fill.pair, position == nil ? "closed" : "open", DecimalText.string(piece.quantity), time,
-                            DecimalText.string(closedTrade.entryPrice.rounded(16, .plain)), DecimalText.string(piece.quantity), fill.orderID,
-                            time, DecimalText.string(piece.price), DecimalText.string(piece.fee), DecimalText.string(closedTrade.netPnL),
-                            closedTrade.exitReason])
-            return
+                arguments: [mode, fill.strategyID, fill.pair, closed ? "closed" : "open", text(quantity), time, text(entryPrice),
+                            text(quantity), fill.orderID, time, text(exitPrice), text(exitFee), text(pnl), reason])
+        case .addExit(let id, let closed, let sold, let exitPrice, let exitFee, let pnl, let reason):
+            try db.execute(
+                sql: """
+                    UPDATE trades SET status = ?, exit_quantity = ?, exit_order_id = ?, exit_time = ?, exit_price = ?, exit_fee = ?,
+                        realized_pnl = ?, exit_reason = ?
+                    WHERE id = ?
+                    """,
+                arguments: [closed ? "closed" : "open", text(sold), fill.orderID, time, text(exitPrice), text(exitFee), text(pnl), reason, id])
         }
-        let soldBefore = try decimal("exit_quantity"), exitPriceBefore = try decimal("exit_price")
-        let sold = soldBefore + piece.quantity
-        try db.execute(
-            sql: """
-                UPDATE trades SET status = ?, exit_quantity = ?, exit_order_id = ?, exit_time = ?, exit_price = ?, exit_fee = ?,
-                    realized_pnl = ?, exit_reason = ?
-                WHERE id = ?
-                """,
-            arguments: [position == nil ? "closed" : "open", DecimalText.string(sold), fill.orderID, time,
-                        DecimalText.string(((exitPriceBefore * soldBefore + piece.cost) / sold).rounded(16, .plain)),
-                        DecimalText.string(try decimal("exit_fee") + piece.fee),
-                        DecimalText.string(try decimal("realized_pnl") + closedTrade.netPnL), closedTrade.exitReason,
-                        open["id"] as Int64])
     }
 
     public func lastFillID() async throws -> Int64 {
