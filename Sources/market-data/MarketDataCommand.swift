@@ -10,7 +10,7 @@ struct MarketDataCommand: AsyncParsableCommand {
         discussion: """
             Configured by environment variables (see .env.example): TRADING_PAIRS, CANDLE_INTERVALS, \
             TICKER_POLL_SECONDS, RETENTION_DAYS, KRAKEN_API_URL, KRAKEN_PUBLIC_RPS, MARKET_DATA_METRICS_PORT, \
-            DATABASE_URL, HEARTBEAT_SECONDS, MARKET_DATA_MAX_MEMORY_MB, LOG_LEVEL.
+            DATABASE_URL, DATABASE_POOL_SIZE, HEARTBEAT_SECONDS, MARKET_DATA_MAX_MEMORY_MB, LOG_LEVEL.
             """,
         version: SignalCartelVersion.current,
         subcommands: [Run.self, Status.self],
@@ -49,10 +49,10 @@ struct MarketDataCommand: AsyncParsableCommand {
                         marketData: try MarketDataConfiguration(settings: $0), kraken: try KrakenConfiguration(settings: $0))
                 },
                 serviceConfiguration: \.service,
-                build: { config, logger in
+                build: { config, database, logger in
                     try MarketDataApp.buildServiceGroup(
                         service: config.service, marketData: config.marketData, kraken: config.kraken,
-                        storage: try SQLiteStorage(location: config.service.database),
+                        storage: try await database.open(),
                         replay: replay.map {
                             MarketDataApp.Replay(
                                 path: $0, speed: speed, pair: pair ?? config.marketData.pairs[0], intervalMinutes: interval)

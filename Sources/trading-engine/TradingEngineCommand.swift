@@ -13,7 +13,7 @@ struct TradingEngineCommand: AsyncParsableCommand {
             Configured by environment variables (see .env.example): STRATEGIES (seeds the strategies table), \
             TRADING_MODE (paper, validate, live with LIVE_TRADING_CONFIRM=yes), MARKET_DATA_MODE (embedded: collect \
             Kraken data in-process; external: read what the market-data service writes), TRADING_PAIRS, \
-            CANDLE_INTERVALS, TICKER_POLL_SECONDS, KRAKEN_API_URL, TRADING_METRICS_PORT, DATABASE_URL, \
+            CANDLE_INTERVALS, TICKER_POLL_SECONDS, KRAKEN_API_URL, TRADING_METRICS_PORT, DATABASE_URL, DATABASE_POOL_SIZE, \
             HEARTBEAT_SECONDS, TRADING_MAX_MEMORY_MB, LOG_LEVEL.
             """,
         version: SignalCartelVersion.current,
@@ -28,7 +28,7 @@ struct TradingEngineCommand: AsyncParsableCommand {
                 service: .tradingEngine,
                 configure: { settings in try TradingApp.Configuration(settings: settings) },
                 serviceConfiguration: \.service,
-                build: { config, logger in try await TradingApp.buildServiceGroup(config, logger: logger) },
+                build: { config, database, logger in try await TradingApp.buildServiceGroup(config, database: database, logger: logger) },
                 explain: { error, config in
                     ServiceMain.isAddressInUse(error)
                         ? "metrics port \(config.marketData.metricsPort) is already in use (TRADING_METRICS_PORT)" : nil

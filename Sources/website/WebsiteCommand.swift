@@ -7,7 +7,7 @@ struct WebsiteCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "website",
         abstract: "SignalCartel website: dashboard and JSON API with /api/health.",
-        discussion: "Configured by environment variables (see .env.example): WEBSITE_HOST, WEBSITE_PORT, DATABASE_URL, HEARTBEAT_SECONDS, WEBSITE_MAX_MEMORY_MB, LOG_LEVEL.",
+        discussion: "Configured by environment variables (see .env.example): WEBSITE_HOST, WEBSITE_PORT, DATABASE_URL, DATABASE_POOL_SIZE, HEARTBEAT_SECONDS, WEBSITE_MAX_MEMORY_MB, LOG_LEVEL.",
         version: SignalCartelVersion.current)
 
     func run() async throws {
@@ -15,11 +15,8 @@ struct WebsiteCommand: AsyncParsableCommand {
             service: .website,
             configure: WebsiteConfiguration.init(settings:),
             serviceConfiguration: \.service,
-            build: { config, logger in
-                await WebsiteApp.buildServiceGroup(
-                    configuration: config,
-                    storage: ReconnectingSQLiteProvider(location: config.service.database),
-                    logger: logger)
+            build: { config, database, logger in
+                await WebsiteApp.buildServiceGroup(configuration: config, storage: database.provider, logger: logger)
             },
             explain: { error, config in
                 ServiceMain.isAddressInUse(error)

@@ -62,14 +62,24 @@ import Testing
         #expect(error?.expected.contains("debug") == true)
     }
 
-    @Test func unsupportedDatabaseIsRejectedWithoutEchoingThePassword() {
+    @Test func aPostgresURLSelectsPostgresAndItsPasswordStaysOutOfDescriptions() throws {
+        let config = try ServiceConfiguration(
+            service: .website, settings: .values(["DATABASE_URL": "postgres://trader:hunter2@db/cartel", "DATABASE_POOL_SIZE": "3"]))
+        guard case .postgres(let url) = config.database else {
+            Issue.record("not PostgreSQL: \(config.database)")
+            return
+        }
+        #expect(url.password == "hunter2" && config.databasePoolSize == 3)
+        #expect("\(config.database)" == "postgres://trader:***@db:5432/cartel")
+        #expect(!"\(config)".contains("hunter2"))
+        #expect(try ServiceConfiguration(service: .marketData, settings: .values([:])).databasePoolSize == 2)
         let error = #expect(throws: ConfigurationError.self) {
-            try ServiceConfiguration(
-                service: .website, settings: .values(["DATABASE_URL": "postgres://trader:hunter2@db/cartel"]))
+            try ServiceConfiguration(service: .website, settings: .values(["DATABASE_URL": "mysql://trader:hunter2@db/cartel"]))
         }
         #expect(error?.key == "DATABASE_URL")
         #expect(error?.description.contains("hunter2") == false)
         #expect(error?.description.contains("trader:***@db") == true)
+        #expect(throws: ConfigurationError.self) { try ServiceConfiguration(service: .website, settings: .values(["DATABASE_POOL_SIZE": "0"])) }
     }
 
     @Test(arguments: ["sqlite:", "sqlite://", "sqlite:data/", "mysql://x", "data.sqlite"])
@@ -79,8 +89,8 @@ import Testing
 
     @Test func relativeSQLitePathResolvesAgainstTheBase() throws {
         let location = try DatabaseLocation.parse("sqlite:data/x.sqlite")
-        #expect(location.absolutePath(relativeTo: "/srv/cartel") == "/srv/cartel/data/x.sqlite")
-        #expect(try DatabaseLocation.parse("sqlite:/abs/y.sqlite").absolutePath(relativeTo: "/srv") == "/abs/y.sqlite")
+        #expect(location.sqlitePath(relativeTo: "/srv/cartel") == "/srv/cartel/data/x.sqlite")
+        #expect(try DatabaseLocation.parse("sqlite:/abs/y.sqlite").sqlitePath(relativeTo: "/srv") == "/abs/y.sqlite")
     }
 
     @Test func blankValuesTakeTheDefault() throws {

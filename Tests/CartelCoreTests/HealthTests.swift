@@ -66,7 +66,7 @@ import Testing
     @Test func degradedWith503WhenTheDatabaseIsUnreachable() async throws {
         defer { dir.remove() }
         _ = FileManager.default.createFile(atPath: dir.file("not-a-dir"), contents: Data())
-        let provider = ReconnectingSQLiteProvider(location: .sqlite(path: dir.file("not-a-dir/db.sqlite")))
+        let provider = ReconnectingProvider(location: .sqlite(path: dir.file("not-a-dir/db.sqlite")))
         let (status, body) = try await get(provider)
         #expect(status == .serviceUnavailable)
         #expect(body["status"] as? String == "degraded")
@@ -77,7 +77,7 @@ import Testing
     @Test func recoversOnceTheDatabaseBecomesReachable() async throws {
         defer { dir.remove() }
         _ = FileManager.default.createFile(atPath: dir.file("later"), contents: Data())
-        let provider = ReconnectingSQLiteProvider(
+        let provider = ReconnectingProvider(
             location: .sqlite(path: dir.file("later/db.sqlite")), retryInterval: 0)
         #expect(try await get(provider).0 == .serviceUnavailable)
         try FileManager.default.removeItem(atPath: dir.file("later"))

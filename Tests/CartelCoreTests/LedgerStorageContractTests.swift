@@ -1,5 +1,6 @@
 @testable import CartelCore
 import Foundation
+import GRDB
 import Logging
 import PostgresNIO
 import TestSupport
@@ -20,6 +21,35 @@ extension StorageBackend {
             try await PostgresTestDatabase.with { store, _ in
                 try await store.migrate()
                 try await body(store) { sql in
+                    let rows = try await store.client.query(PostgresQuery(unsafeSQL: "SELECT (q.v)::TEXT FROM (\(sql)) AS q(v)"), logger: store.logger)
+                    for try await (value) in rows.decode(String?.self) { return value }
+                    return nil
+                }
+            }
+        }
+    }
+}
+
+extension StorageBackend {
+    /// A `DATABASE_URL` for a service process, and a way to read one column of one row as text
+    /// (it throws until the service created the tables).
+    func withDatabase(_ body: @Sendable (String, _ text: @escaping @Sendable (String) async throws -> String?) async throws -> Void) async throws {
+        switch self {
+        case .sqlite:
+            let dir = try TemporaryDirectory(prefix: "service-db")
+            defer { dir.remove() }
+            let path = dir.file("db.sqlite")
+            try await body("sqlite:\(path)") { sql in
+                guard FileManager.default.fileExists(atPath: path) else { throw StorageError(.unavailable, "no database yet") }
+                return try await DatabaseQueue(path: path).read { db in
+                    try Row.fetchOne(db, sql: sql).flatMap { row in row.databaseValues.first.map { "\($0.storage.value ?? "")" } }
+                }
+            }
+        case .postgres:
+            try await PostgresTestDatabase.with { store, url in
+                // The throwaway server trusts local connections: its URL holds no password.
+                try #require(url.password == nil)
+                try await body(url.redacted) { sql in
                     let rows = try await store.client.query(PostgresQuery(unsafeSQL: "SELECT (q.v)::TEXT FROM (\(sql)) AS q(v)"), logger: store.logger)
                     for try await (value) in rows.decode(String?.self) { return value }
                     return nil

@@ -224,11 +224,16 @@ import TestSupport
     /// The real binary in minimal mode against the fake Kraken: it collects, warms up on the
     /// backfill, and paper-trades the candle that closes while it runs. Takes up to a minute:
     /// the collector asks for OHLC just after the current 1-minute candle closes.
-    @Test(.timeLimit(.minutes(3))) func theEngineBinaryPaperTradesKrakenCandlesEndToEnd() async throws {
-        try await withFakeKraken { fake, url in try await Self.endToEnd(fake: fake, url: url) }
+    /// The engine binary on each backend: Kraken candles in, paper orders and trades out.
+    @Test(.timeLimit(.minutes(3)), arguments: StorageBackend.allCases)
+    func theEngineBinaryPaperTradesKrakenCandlesEndToEnd(_ backend: StorageBackend) async throws {
+        try await backend.withDatabase { databaseURL, text in
+            try await withFakeKraken { fake, url in try await Self.endToEnd(fake: fake, url: url, databaseURL: databaseURL, text: text) }
+        }
     }
 
-    static func endToEnd(fake: FakeKraken, url: String) async throws {
+    static func endToEnd(fake: FakeKraken, url: String, databaseURL: String, text: @escaping @Sendable (String) async throws -> String?) async throws {
+        @Sendable func count(_ sql: String) async -> Int? { (try? await text(sql)).flatMap { $0.flatMap { Int($0) } } }
         let minute = Int(Date().timeIntervalSince1970) / 60 * 60
         // Flat, then down, then the 2/4 SMA cross up on the current (unfinished) candle.
         let closes = Array(repeating: "10", count: 14) + ["10", "9", "8", "7", "6", "7", "9"]
@@ -237,10 +242,9 @@ import TestSupport
         await fake.setCandles(pairKey: "XXBTZUSD", interval: 1, rows)
         let dir = try TemporaryDirectory(prefix: "engine-e2e")
         defer { dir.remove() }
-        let path = dir.file("e2e.sqlite")
         let metricsPort = try ListeningSocket.freePort()
         let environment = [
-            "PATH": "/usr/bin:/bin", "DATABASE_URL": "sqlite:\(path)", "KRAKEN_API_URL": url, "KRAKEN_PUBLIC_RPS": "20",
+            "PATH": "/usr/bin:/bin", "DATABASE_URL": databaseURL, "KRAKEN_API_URL": url, "KRAKEN_PUBLIC_RPS": "20",
             "MARKET_DATA_MODE": "embedded", "TRADING_PAIRS": "BTC/USD", "CANDLE_INTERVALS": "1", "TICKER_POLL_SECONDS": "1",
             "HEARTBEAT_SECONDS": "1", "TRADING_METRICS_PORT": "\(metricsPort)",
             "STRATEGIES": "sma-cross:BTC/USD:1:fast=2,slow=4", "STOP_LOSS_PERCENT": "0", "TAKE_PROFIT_PERCENT": "0",
@@ -249,22 +253,26 @@ import TestSupport
             BuildProducts.path("trading-engine"), [], environment: environment, stdout: dir.file("out.log"), stderr: dir.file("err.log"))
         defer { engine.terminate() }
         // The backfill is stored (history: nothing trades on it)...
-        let backfilled = await Processes.eventually(30) {
-            FileManager.default.fileExists(atPath: path) && (try? Self.count(path, "SELECT COUNT(*) FROM candles")) == stored
+        var backfilled = false
+        for _ in 0..<300 where !backfilled {
+            backfilled = await count("SELECT COUNT(*) FROM candles") == stored
+            if !backfilled { try await Task.sleep(for: .milliseconds(100)) }
         }
         let startLog = (try? String(contentsOfFile: dir.file("out.log"), encoding: .utf8)) ?? ""
         let startErrors = (try? String(contentsOfFile: dir.file("err.log"), encoding: .utf8)) ?? ""
         try #require(backfilled, "\(startLog.suffix(3000)) \(startErrors.suffix(2000))")
-        #expect(try Self.count(path, "SELECT COUNT(*) FROM orders") == 0)
+        #expect(await count("SELECT COUNT(*) FROM orders") == 0)
         // ...then Kraken starts the next candle, so the cross-up candle is closed.
         await fake.setCandles(pairKey: "XXBTZUSD", interval: 1, rows + [FakeCandle(time: minute + 60, close: "9")])
-        let traded = await Processes.eventually(100) {
-            (try? Self.count(path, "SELECT COUNT(*) FROM orders WHERE status = 'filled' AND mode = 'paper' AND side = 'buy'")) == 1
+        var traded = false
+        for _ in 0..<1000 where !traded {
+            traded = await count("SELECT COUNT(*) FROM orders WHERE status = 'filled' AND mode = 'paper' AND side = 'buy'") == 1
+            if !traded { try await Task.sleep(for: .milliseconds(100)) }
         }
         let log = (try? String(contentsOfFile: dir.file("out.log"), encoding: .utf8)) ?? ""
         #expect(traded, "\(log.suffix(3000))")
-        #expect(try Self.count(path, "SELECT COUNT(*) FROM trades WHERE status = 'open'") == 1)
-        #expect(try Self.count(path, "SELECT COUNT(*) FROM positions") == 1)
+        #expect(await count("SELECT COUNT(*) FROM trades WHERE status = 'open'") == 1)
+        #expect(await count("SELECT COUNT(*) FROM positions") == 1)
         #expect(log.contains("order filled"))
         let addOrders = await fake.requests().filter { $0.endpoint == "AddOrder" }.count
         #expect(addOrders == 0)

@@ -63,8 +63,17 @@ public struct CandleSourceOptions: ParsableArguments {
                 throw ValidationError("\(error)")
             }
             // Final candles only: the unfinished last one is still changing.
-            candles = try await SQLiteStorage(location: configuration.database)
-                .closedAnalysisCandles(pair: pairName, intervalMinutes: minutes, from: start, to: end)
+            switch configuration.database {
+            case .sqlite:
+                candles = try await SQLiteStorage(location: configuration.database)
+                    .closedAnalysisCandles(pair: pairName, intervalMinutes: minutes, from: start, to: end)
+            case .postgres:
+                let (pair, from, to, interval) = (pairName, start, end, minutes)
+                candles = try await DatabaseCommands.withStorage(configuration.database) { storage in
+                    try await storage.closedCandles(pair: pair, intervalMinutes: interval, after: from.map { $0.addingTimeInterval(-1e-6) })
+                        .filter { to == nil || $0.openTime <= to! }.map { StrategyCandle($0) }
+                }
+            }
         }
         guard candles.count >= 2 else {
             throw ValidationError("only \(candles.count) candle(s) to test on\(csv == nil ? " for \(pairName) at \(minutes) min in the database" : "")")

@@ -43,9 +43,50 @@ public enum DatabaseCommands {
         }
     }
 
+    /// Runs `body` with the services' database at `location` (either backend), turning database
+    /// errors into messages.
+    static func withStorage<T: Sendable>(_ location: DatabaseLocation, _ body: @Sendable (any ServiceStorage) async throws -> T) async throws -> T {
+        do {
+            if case .postgres(let url) = location { try await PostgresStore.probe(url, logger: logger) }
+            return try await DatabaseAccess.using(location, poolSize: 2, logger: logger) { try await body(try await $0.open()) }
+        } catch let error as StorageError {
+            throw ValidationError("\(error)")
+        }
+    }
+
+    /// ``withStorage(_:_:)`` while holding the trading engine's lock: for commands that change
+    /// the ledger, which a running engine keeps in memory.
+    static func withLedgerLock<T: Sendable>(_ location: DatabaseLocation, _ body: @Sendable (any ServiceStorage) async throws -> T) async throws -> T {
+        do {
+            if case .postgres(let url) = location { try await PostgresStore.probe(url, logger: logger) }
+            return try await DatabaseAccess.using(location, poolSize: 2, logger: logger) { database in
+                let storage = try await database.open()
+                let lock: TradingEngineLock
+                do {
+                    lock = try await database.lockTradingEngine()
+                } catch {
+                    throw ValidationError("\(error) — the engine keeps its ledger in memory: stop it, adopt, start it again")
+                }
+                do {
+                    let result = try await body(storage)
+                    await lock.release()
+                    return result
+                } catch {
+                    await lock.release()
+                    throw error
+                }
+            }
+        } catch let error as StorageError {
+            throw ValidationError("\(error)")
+        }
+    }
+
     static func sqlitePath(_ text: String, option: String) throws -> String {
         do {
-            return try DatabaseLocation.parse(text, key: option).absolutePath()
+            guard let path = try DatabaseLocation.parse(text, key: option).sqlitePath() else {
+                throw ValidationError("\(option) must name a SQLite database (sqlite:PATH)")
+            }
+            return path
         } catch let error as ConfigurationError {
             throw ValidationError("\(error)")
         }

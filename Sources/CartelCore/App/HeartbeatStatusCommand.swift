@@ -29,13 +29,13 @@ public struct HeartbeatStatusOptions: ParsableArguments {
     }
 
     func report(service: ServiceName, location: DatabaseLocation, now: Date) async -> (String, Int32) {
-        let path = location.absolutePath()
-        guard FileManager.default.fileExists(atPath: path) else {
+        if let path = location.sqlitePath(), !FileManager.default.fileExists(atPath: path) {
             return ("\(service) unknown: database \(path) does not exist", 3)
         }
         let rows: [Heartbeat]
         do {
-            rows = try await SQLiteStorage(location: location).heartbeats()
+            if case .postgres(let url) = location { try await PostgresStore.probe(url, logger: DatabaseCommands.logger) }
+            rows = try await DatabaseAccess.using(location, poolSize: 1, logger: DatabaseCommands.logger) { try await $0.open().heartbeats() }
         } catch {
             return ("\(service) unknown: database unreachable: \(error)", 4)
         }
@@ -44,7 +44,7 @@ public struct HeartbeatStatusOptions: ParsableArguments {
         }
         let age = String(format: "%.1f", now.timeIntervalSince(row.lastBeat))
         let state = PeerState.evaluate(row, now: now)
-        let line = "\(service) \(state.rawValue) pid=\(row.pid) age=\(age)s version=\(row.version)"
+        let line = "\(service) \(state.rawValue) pid=\(row.pid) age=\(age)s version=\(row.version) host=\(row.host)"
         if let pid, row.pid != pid { return (line + " (expected pid \(pid))", 1) }
         if let since, row.lastBeat.timeIntervalSince1970 < since { return (line + " (older than requested)", 1) }
         switch state {

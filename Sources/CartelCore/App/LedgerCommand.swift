@@ -34,21 +34,16 @@ public struct LedgerAdoptOptions: ParsableArguments {
         guard config.trading.mode != .paper else {
             throw ValidationError("TRADING_MODE=paper: the paper ledger has no exchange account to adopt balances from")
         }
-        let storage = try SQLiteStorage(location: config.service.database)
-        let lock: ProcessLock
-        do {
-            lock = try storage.lockTradingEngine()
-        } catch {
-            throw ValidationError("\(error) — the engine keeps its ledger in memory: stop it, adopt, start it again")
+        let yes = yes
+        let adoption = try await DatabaseCommands.withLedgerLock(config.service.database) { storage in
+            guard let pairs = try await TradingApp.pairDirectory(config: config, storage: storage, logger: .init(label: "ledger")) else {
+                throw ValidationError("Kraken's asset pairs are not stored and Kraken is unreachable")
+            }
+            let client = try KrakenClient(
+                configuration: config.kraken, clock: SystemTime(), logger: .init(label: "ledger"), nonceStore: try TradingApp.nonceStore(storage))
+            let broker = KrakenBroker(mode: config.trading.mode, client: client, pairs: pairs)
+            return try await Self.adopt(mode: config.trading.mode, storage: storage, broker: broker, instruments: pairs, record: yes, at: Date())
         }
-        defer { withExtendedLifetime(lock) {} }
-        guard let pairs = try await TradingApp.pairDirectory(config: config, storage: storage, logger: .init(label: "ledger")) else {
-            throw ValidationError("Kraken's asset pairs are not stored and Kraken is unreachable")
-        }
-        let client = try KrakenClient(configuration: config.kraken, clock: SystemTime(), logger: .init(label: "ledger"), nonceStore: storage)
-        let broker = KrakenBroker(mode: config.trading.mode, client: client, pairs: pairs)
-        let adoption = try await Self.adopt(
-            mode: config.trading.mode, storage: storage, broker: broker, instruments: pairs, record: yes, at: Date())
         if adoption.differences.isEmpty {
             print("the \(config.trading.mode.rawValue) ledger agrees with Kraken's balances: nothing to adopt")
             return

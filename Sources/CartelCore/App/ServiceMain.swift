@@ -5,7 +5,7 @@ import NIOCore
 import ServiceLifecycle
 
 /// The shared body of every executable's `run`: read the configuration once, bootstrap logging,
-/// open storage, run the service group until SIGTERM/SIGINT, and turn failures into one clear
+/// open the database (for PostgreSQL its connection pool runs beside the group), run the service group until SIGTERM/SIGINT, and turn failures into one clear
 /// line and a non-zero exit.
 ///
 /// Exit codes: 0 after a graceful shutdown, 78 (`EX_CONFIG`) for a bad setting, 1 for any
@@ -18,7 +18,7 @@ public enum ServiceMain {
         settings: Settings = .environment(),
         configure: (Settings) throws -> Config,
         serviceConfiguration: (Config) -> ServiceConfiguration,
-        build: (Config, Logger) async throws -> ServiceGroup,
+        build: @Sendable (Config, DatabaseAccess, Logger) async throws -> ServiceGroup,
         explain: (any Error, Config) -> String? = { _, _ in nil }
     ) async throws {
         let config: Config
@@ -33,11 +33,13 @@ public enum ServiceMain {
         let logger = Logger(label: service.rawValue)
         logger.info("starting", metadata: [
             "version": "\(SignalCartelVersion.current)", "pid": "\(ProcessInfo.processInfo.processIdentifier)",
-            "database": "\(common.database.absolutePath())",
+            "database": "\(common.database)",
         ])
         do {
-            let group = try await build(config, logger)
-            try await group.run()
+            try await DatabaseAccess.using(common.database, poolSize: common.databasePoolSize, logger: logger) { database in
+                let group = try await build(config, database, logger)
+                try await group.run()
+            }
             logger.info("stopped")
         } catch {
             let message = explain(error, config) ?? "\(error)"

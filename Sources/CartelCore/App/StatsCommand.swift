@@ -16,7 +16,7 @@ public struct StatsOptions: ParsableArguments {
 
     public init() {}
 
-    public struct Row: Encodable {
+    public struct Row: Encodable, Sendable {
         public var strategy: String
         public var kind: String
         public var pair: String
@@ -34,12 +34,14 @@ public struct StatsOptions: ParsableArguments {
         } catch let error as ConfigurationError {
             throw ValidationError("\(error)")
         }
-        let path = service.database.absolutePath()
-        guard FileManager.default.fileExists(atPath: path) else { throw ValidationError("no database at \(path) yet") }
-        let storage = try SQLiteStorage(location: service.database)
+        if let path = service.database.sqlitePath(), !FileManager.default.fileExists(atPath: path) {
+            throw ValidationError("no database at \(path) yet")
+        }
         let mode = mode ?? trading.mode
-        let account = try await storage.ledgerAccount(mode: mode)?.capital ?? trading.startingBalance
-        let rows = try await Self.rows(storage: storage, mode: mode, startingBalance: account)
+        let rows = try await DatabaseCommands.withStorage(service.database) { storage in
+            let account = try await storage.ledgerAccount(mode: mode)?.capital ?? trading.startingBalance
+            return try await Self.rows(storage: storage, mode: mode, startingBalance: account)
+        }
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys, .prettyPrinted]

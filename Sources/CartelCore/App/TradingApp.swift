@@ -43,13 +43,15 @@ public enum TradingApp {
         }
     }
 
-    public static func buildServiceGroup(_ config: Configuration, identity: ProcessIdentity = .current(), logger: Logger) async throws -> ServiceGroup {
-        let storage = try SQLiteStorage(location: config.service.database)
+    public static func buildServiceGroup(
+        _ config: Configuration, database: DatabaseAccess, identity: ProcessIdentity = .current(), logger: Logger
+    ) async throws -> ServiceGroup {
+        let storage = try await database.open()
         // One engine per database: a second would trade the same ledger twice.
-        let lock = try storage.lockTradingEngine()
+        let lock = try await database.lockTradingEngine(identity: identity)
         let instruments = MarketDataApp.Instruments()
         let clock = SystemTime()
-        var services: [any Service] = []
+        var services: [any Service] = lock.service.map { [$0] } ?? []
         let source: TradingEngineService<SystemTime>.CandleSource
         if config.mode == .embedded {
             let feed = CandleFeed()
@@ -75,7 +77,8 @@ public enum TradingApp {
                 throw StartError("TRADING_MODE=\(config.trading.mode.rawValue) needs Kraken's asset pairs (lot sizes, minimums): Kraken is unreachable and none are stored")
             }
             let client = try KrakenClient(
-                configuration: config.kraken, clock: clock, logger: logger, metrics: instruments.metrics, nonceStore: storage,
+                configuration: config.kraken, clock: clock, logger: logger, metrics: instruments.metrics,
+                nonceStore: try Self.nonceStore(storage),
                 onBreakerChange: AlertApp.breakerAlerts(storage: storage, service: .tradingEngine, logger: logger))
             broker = KrakenBroker(mode: config.trading.mode, client: client, pairs: pairs)
             logger.notice("orders go to Kraken", metadata: ["mode": "\(config.trading.mode.rawValue)"])
@@ -111,7 +114,16 @@ public enum TradingApp {
 
     /// Kraken's pairs: stored by the collector, else fetched (only needed for lot rules and,
     /// outside paper mode, for order placement).
-    static func pairDirectory(config: Configuration, storage: SQLiteStorage, logger: Logger) async throws -> KrakenPairDirectory? {
+    /// The database's Kraken nonce counter: every process signing with the key takes its nonces
+    /// from it, so they never repeat or go backwards.
+    static func nonceStore(_ storage: any ServiceStorage) throws -> any KrakenNonceStore {
+        guard let store = storage as? any KrakenNonceStore else {
+            throw StartError("this database cannot keep Kraken nonces: orders cannot be signed safely")
+        }
+        return store
+    }
+
+    static func pairDirectory(config: Configuration, storage: any Storage, logger: Logger) async throws -> KrakenPairDirectory? {
         if let data = try await storage.cachedAssetPairs(), let cached = try? JSONDecoder().decode(CachedPairs.self, from: data) {
             return KrakenPairDirectory(pairs: cached.pairs)
         }

@@ -1,16 +1,20 @@
 import Foundation
 
 /// Where the services keep their data, parsed from `DATABASE_URL`.
-public enum DatabaseLocation: Sendable, Equatable {
+public enum DatabaseLocation: Sendable, Equatable, CustomStringConvertible {
     /// A SQLite file; relative paths are resolved against the working directory (the
     /// repository root when the scripts start a service).
     case sqlite(path: String)
+    /// A PostgreSQL database.
+    case postgres(PostgresURL)
 
     public static let defaultURL = "sqlite:data/signalcartel.sqlite"
 
-    /// Accepts `sqlite:PATH`, `sqlite://PATH` and `sqlite:///ABSOLUTE/PATH`.
+    /// Accepts `sqlite:PATH`, `sqlite://PATH`, `sqlite:///ABSOLUTE/PATH`, and the PostgreSQL forms
+    /// of ``PostgresURL`` (`postgres://…`, `postgresql://…`).
     public static func parse(_ url: String, key: String = "DATABASE_URL") throws -> DatabaseLocation {
-        let expected = "sqlite:PATH (for example \(defaultURL)); no other database is supported yet"
+        if PostgresURL.isPostgres(url) { return .postgres(try PostgresURL.parse(url, key: key)) }
+        let expected = "sqlite:PATH (for example \(defaultURL)) or postgres://USER:PASSWORD@HOST:PORT/DATABASE"
         guard url.lowercased().hasPrefix("sqlite:") else {
             throw ConfigurationError(key: key, value: redacted(url), expected: expected)
         }
@@ -28,12 +32,22 @@ public enum DatabaseLocation: Sendable, Equatable {
         PostgresURL.redactedText(url)
     }
 
-    /// The SQLite path made absolute against `base`.
-    public func absolutePath(relativeTo base: String = FileManager.default.currentDirectoryPath) -> String {
+    /// The SQLite file's path made absolute against `base`; nil for PostgreSQL.
+    public func sqlitePath(relativeTo base: String = FileManager.default.currentDirectoryPath) -> String? {
         switch self {
         case .sqlite(let path):
             if path.hasPrefix("/") { return path }
             return URL(fileURLWithPath: base).appendingPathComponent(path).standardizedFileURL.path
+        case .postgres:
+            return nil
+        }
+    }
+
+    /// The SQLite path, or the PostgreSQL URL without its password: safe for logs.
+    public var description: String {
+        switch self {
+        case .sqlite: sqlitePath() ?? ""
+        case .postgres(let url): url.redacted
         }
     }
 }

@@ -4,6 +4,8 @@ import Logging
 public struct ServiceConfiguration: Sendable, Equatable {
     public var service: ServiceName
     public var database: DatabaseLocation
+    /// `DATABASE_POOL_SIZE`: connections to a PostgreSQL database at most (unused for SQLite).
+    public var databasePoolSize: Int
     public var heartbeatSeconds: Int
     public var memoryBudgetMB: Int
     public var logLevel: Logger.Level
@@ -11,10 +13,11 @@ public struct ServiceConfiguration: Sendable, Equatable {
     public var alerts: AlertConfiguration
 
     public init(
-        service: ServiceName, database: DatabaseLocation, heartbeatSeconds: Int = 5,
+        service: ServiceName, database: DatabaseLocation, databasePoolSize: Int? = nil, heartbeatSeconds: Int = 5,
         memoryBudgetMB: Int? = nil, logLevel: Logger.Level = .info, alerts: AlertConfiguration = AlertConfiguration()
     ) {
         self.alerts = alerts
+        self.databasePoolSize = databasePoolSize ?? service.defaultDatabasePoolSize
         self.service = service
         self.database = database
         self.heartbeatSeconds = heartbeatSeconds
@@ -22,11 +25,12 @@ public struct ServiceConfiguration: Sendable, Equatable {
         self.logLevel = logLevel
     }
 
-    /// Reads `DATABASE_URL`, `HEARTBEAT_SECONDS`, the service's `*_MAX_MEMORY_MB` and `LOG_LEVEL`.
+    /// Reads `DATABASE_URL`, `DATABASE_POOL_SIZE`, `HEARTBEAT_SECONDS`, the service's `*_MAX_MEMORY_MB` and `LOG_LEVEL`.
     public init(service: ServiceName, settings: Settings) throws {
         self.init(
             service: service,
             database: try DatabaseLocation.parse(settings.string("DATABASE_URL", default: DatabaseLocation.defaultURL)),
+            databasePoolSize: try settings.int("DATABASE_POOL_SIZE", default: service.defaultDatabasePoolSize, in: 1...100),
             heartbeatSeconds: try settings.int("HEARTBEAT_SECONDS", default: 5, in: 1...3600),
             memoryBudgetMB: try settings.int(service.memoryBudgetKey, default: service.defaultMemoryBudgetMB, in: 16...1_048_576),
             logLevel: try settings.oneOf("LOG_LEVEL", default: Logger.Level.info),

@@ -23,4 +23,14 @@ public enum ServiceName: String, Sendable, CaseIterable, Codable, CustomStringCo
         case .website, .marketData: 1024
         }
     }
+
+    /// Connections to a PostgreSQL database at most (`DATABASE_POOL_SIZE`): the website answers
+    /// requests in parallel; the engine books one fill at a time but reads while it does.
+    public var defaultDatabasePoolSize: Int {
+        switch self {
+        case .website: 6
+        case .tradingEngine: 4
+        case .marketData: 2
+        }
+    }
 }

@@ -48,7 +48,10 @@ public final class SQLiteStorage: Storage {
 
     /// Opens the database named by a ``DatabaseLocation``.
     public convenience init(location: DatabaseLocation) throws {
-        try self.init(path: location.absolutePath())
+        guard let path = location.sqlitePath() else {
+            throw StorageError(.unavailable, "\(location) is a PostgreSQL database, not a SQLite file")
+        }
+        try self.init(path: path)
     }
 
     public func ping() async throws {

@@ -41,14 +41,14 @@ public struct TradingEngineService<C: TimeSource>: Service {
     let health: CollectorHealth?
     let clock: C
     /// Held for as long as the service lives: this process is the database's only engine.
-    let lock: ProcessLock?
+    let lock: TradingEngineLock?
     let logger: Logger
     let metrics: any MetricsFactory
 
     public init(
         engine: TradingEngine, storage: any Storage & LedgerStorage, seed: [StrategySpec], source: CandleSource, tickerPoll: Duration,
         reloadEvery: Duration = .seconds(10), balanceSyncEvery: Duration = .seconds(60), health: CollectorHealth? = nil, clock: C,
-        lock: ProcessLock? = nil, logger: Logger, metrics: any MetricsFactory = MetricsSystem.factory
+        lock: TradingEngineLock? = nil, logger: Logger, metrics: any MetricsFactory = MetricsSystem.factory
     ) {
         self.lock = lock
         self.engine = engine

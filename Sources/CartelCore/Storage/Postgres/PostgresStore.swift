@@ -45,21 +45,25 @@ public final class PostgresStore: Sendable {
     /// Opens one connection and closes it: a clear error (refused, unknown host, bad password,
     /// no such database) where the pool would only report that it could not connect.
     public static func probe(_ url: PostgresURL, logger: Logger) async throws {
-        let configuration: PostgresConnection.Configuration
-        switch url.endpoint {
-        case .tcp(let host, let port):
-            configuration = PostgresConnection.Configuration(
-                host: host, port: port, username: url.user, password: url.password, database: url.database,
-                tls: url.tls == .require ? .require(try NIOSSLContext(configuration: .makeClientConfiguration())) : .disable)
-        case .unixSocket:
-            configuration = PostgresConnection.Configuration(
-                unixSocketPath: url.endpoint.socketPath!, username: url.user, password: url.password, database: url.database)
-        }
+        let configuration = try connectionConfiguration(url)
         do {
             let connection = try await PostgresConnection.connect(configuration: configuration, id: 0, logger: logger)
             try await connection.close()
         } catch {
             throw StorageError(.unavailable, "cannot use PostgreSQL at \(url.redacted): \(describe(error))")
+        }
+    }
+
+    /// One connection's settings for `url` (the pool has its own).
+    static func connectionConfiguration(_ url: PostgresURL) throws -> PostgresConnection.Configuration {
+        switch url.endpoint {
+        case .tcp(let host, let port):
+            return PostgresConnection.Configuration(
+                host: host, port: port, username: url.user, password: url.password, database: url.database,
+                tls: url.tls == .require ? .require(try NIOSSLContext(configuration: .makeClientConfiguration())) : .disable)
+        case .unixSocket:
+            return PostgresConnection.Configuration(
+                unixSocketPath: url.endpoint.socketPath!, username: url.user, password: url.password, database: url.database)
         }
     }
 
