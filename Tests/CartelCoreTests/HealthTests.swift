@@ -32,7 +32,7 @@ import Testing
         defer { dir.remove() }
         let storage = try SQLiteStorage(path: dir.file("db.sqlite"))
         try await storage.recordHeartbeat(Heartbeat(
-            service: .tradingEngine, pid: 4242, host: "h", version: "v", startedAt: Date(),
+            service: .tradingEngine, pid: 4242, host: "vps-2", version: "v", startedAt: Date(),
             lastBeat: Date(), state: .running, intervalSeconds: 5))
         let (status, body) = try await get(OpenStorage(storage))
         #expect(status == .ok)
@@ -43,6 +43,8 @@ import Testing
         #expect((body["uptimeSeconds"] as? Int ?? 0) >= 42)
         #expect(peer(body, "trading-engine")["state"] as? String == "running")
         #expect(peer(body, "trading-engine")["pid"] as? Int == 4242)
+        #expect(peer(body, "trading-engine")["host"] as? String == "vps-2")
+        #expect(peer(body, "market-data")["host"] is NSNull)
         #expect(peer(body, "trading-engine")["lastHeartbeat"] is String)
         #expect(peer(body, "market-data")["state"] as? String == "unknown")
         #expect(peer(body, "market-data")["pid"] is NSNull)

@@ -67,6 +67,46 @@ import Testing
         }
     }
 
+    /// The three services started by the scripts on a PostgreSQL database; a heartbeat from
+    /// another machine shows as `remote` (its PID file is there, not here).
+    @Test func theScriptsRunEveryServiceOnPostgreSQL() async throws {
+        try await PostgresTestDatabase.with { store, url in
+            try #require(url.password == nil)  // the throwaway server trusts local connections
+            try await withSandbox(extra: ["DATABASE_URL": url.redacted, "DATABASE_POOL_SIZE": "2"]) { box in
+                let start = try await box.run("start-server-decoupled.sh", ["standard"])
+                #expect(start.status == 0, "\(start.output)")
+                let health = try await HTTP.get(box.healthURL)
+                #expect(health.status == 200, "\(health.body)")
+                var status = try await box.status()
+                for service in ["website", "trading-engine", "market-data"] {
+                    #expect(status.services[service]?["state"] as? String == "running", "\(service): \(status.services)")
+                }
+                let beats = try await store.heartbeats()
+                #expect(Set(beats.map(\.service)) == [.website, .tradingEngine, .marketData])
+                #expect(beats.allSatisfy { $0.host == ProcessIdentity.hostName })
+                #expect(box.log("trading-engine").contains("postgres://"), "the log names the database")
+
+                // market-data stops here and runs on another machine.
+                let stop = try await box.run("services/stop-market-data.sh")
+                #expect(stop.status == 0, "\(stop.output)")
+                var elsewhere = try #require(beats.first { $0.service == .marketData })
+                elsewhere.host = "vps-other"
+                elsewhere.pid = 99_999
+                elsewhere.state = .running
+                elsewhere.lastBeat = Date()
+                try await store.recordHeartbeat(elsewhere)
+                status = try await box.status()
+                #expect(status.services["market-data"]?["state"] as? String == "remote", "\(status.services)")
+                let remoteHealth = status.services["market-data"]?["health"] as? String
+                #expect(remoteHealth?.hasSuffix("on vps-other") == true, "\(status.services)")
+                let api = HTTP.json(try await HTTP.get(box.healthURL).body)
+                #expect(((api["services"] as? [String: Any])?["market-data"] as? [String: Any])?["host"] as? String == "vps-other")
+
+                #expect(try await box.run("stop-server.sh").status == 0)
+            }
+        }
+    }
+
     @Test func aPIDFileNamingADeadProcessIsStaleAndReplacedOnStart() async throws {
         try await withSandbox { box in
             let gone = try ChildProcess("/bin/true", [])

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # Reports every service: state, PID, uptime, resident memory, port, health, last log line.
+# A service with no PID file here whose heartbeat is live and comes from another host is "remote".
 # Usage: status.sh [--json]
 # Exit: 0 every service with a PID file is running, 1 a PID file is stale, 3 none is running.
 set -euo pipefail
@@ -11,12 +12,24 @@ case ${1:-} in
 --json) json=true ;;
 "") ;;
 -h | --help)
-    sed -n '2,4s/^# //p' "$0"
+    sed -n '2,5s/^# //p' "$0"
     exit 0
     ;;
 *) die "unknown option '$1' (expected --json)" ;;
 esac
 sc_init
+
+# "heartbeat STATE (age=…)" from a `status` line, with " on HOST" when the heartbeat comes from
+# another machine (the services share a PostgreSQL database; its PID file is there, not here).
+heartbeat_summary() { # STATUS-LINE
+    [[ -n $1 ]] || return 0
+    awk -v here="$(hostname)" '{
+        sub(":", "", $2); out = "heartbeat " $2
+        if (NF >= 4 && $4 ~ /^age=/) out = out " (" $4 ")"
+        for (i = 5; i <= NF; i++) if ($i ~ /^host=/ && substr($i, 6) != here) out = out " on " substr($i, 6)
+        print out
+    }' <<<"$1"
+}
 
 health_of() { # SERVICE STATE
     local code body
@@ -28,7 +41,7 @@ health_of() { # SERVICE STATE
         elif [[ $code == 000 || -z $code ]]; then printf 'no answer\n'
         else printf 'degraded (HTTP %s)\n' "$code"; fi
     elif [[ -x $(sc_bin "$1") ]]; then
-        "$(sc_bin "$1")" status 2>/dev/null | head -n 1 | awk '{ sub(":", "", $2); if (NF >= 4 && $4 ~ /^age=/) print "heartbeat " $2 " (" $4 ")"; else print "heartbeat " $2 }' || true
+        heartbeat_summary "$("$(sc_bin "$1")" status 2>/dev/null | head -n 1 || true)"
     else
         printf '%s\n' "-"
     fi
@@ -58,6 +71,8 @@ for svc in "${SC_SERVICES[@]}"; do
     port=$(sc_service_port "$svc")
     [[ -n $port ]] || port=-
     health=$(health_of "$svc" "$state")
+    # No PID file here, but a live heartbeat from another machine: it runs there.
+    if [[ $state == stopped && $health == "heartbeat running"*" on "* ]]; then state=remote; fi
     logfile=$(sc_logfile "$svc")
     [[ -f $logfile ]] && last=$(tail -n 1 "$logfile")
     rows+=("$svc|$state|$pid|$uptime|$rss|$port|$health|$last")

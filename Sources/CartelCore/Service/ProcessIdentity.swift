@@ -18,8 +18,16 @@ public struct ProcessIdentity: Sendable, Equatable {
     public static func current(startedAt: Date = Date()) -> ProcessIdentity {
         ProcessIdentity(
             pid: ProcessInfo.processInfo.processIdentifier,
-            host: ProcessInfo.processInfo.hostName,
+            host: hostName,
             version: SignalCartelVersion.current,
             startedAt: startedAt)
+    }
+
+    /// The kernel's host name (what `hostname` prints): the scripts compare it with a
+    /// heartbeat's to tell a service on another machine from one that stopped here.
+    public static var hostName: String {
+        var buffer = [CChar](repeating: 0, count: 256)
+        guard gethostname(&buffer, buffer.count - 1) == 0 else { return ProcessInfo.processInfo.hostName }
+        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 }

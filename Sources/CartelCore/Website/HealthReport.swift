@@ -6,15 +6,18 @@ public struct HealthReport: Sendable, Equatable, Encodable {
     public struct Peer: Sendable, Equatable, Encodable {
         public var state: PeerState
         public var pid: Int32?
+        /// The machine its heartbeat comes from (services may run on several).
+        public var host: String?
         public var lastHeartbeat: Date?
 
-        enum CodingKeys: String, CodingKey { case state, pid, lastHeartbeat }
+        enum CodingKeys: String, CodingKey { case state, pid, host, lastHeartbeat }
 
         // Absent values are written as explicit nulls so clients see every key.
         public func encode(to encoder: any Encoder) throws {
             var container = encoder.container(keyedBy: CodingKeys.self)
             try container.encode(state, forKey: .state)
             try container.encode(pid, forKey: .pid)
+            try container.encode(host, forKey: .host)
             try container.encode(lastHeartbeat, forKey: .lastHeartbeat)
         }
     }
@@ -39,11 +42,11 @@ public struct HealthReport: Sendable, Equatable, Encodable {
             for peer in peers {
                 let row = rows.first { $0.service == peer }
                 services[peer.rawValue] = Peer(
-                    state: PeerState.evaluate(row, now: now), pid: row?.pid, lastHeartbeat: row?.lastBeat)
+                    state: PeerState.evaluate(row, now: now), pid: row?.pid, host: row?.host, lastHeartbeat: row?.lastBeat)
             }
         case .failure:
             for peer in peers {
-                services[peer.rawValue] = Peer(state: .unknown, pid: nil, lastHeartbeat: nil)
+                services[peer.rawValue] = Peer(state: .unknown, pid: nil, host: nil, lastHeartbeat: nil)
             }
         }
         let databaseOK = (try? heartbeats.get()) != nil

@@ -282,10 +282,11 @@ components:
           type: object
           additionalProperties:
             type: object
-            required: [state, pid, lastHeartbeat]
+            required: [state, pid, host, lastHeartbeat]
             properties:
               state: { type: string, enum: [running, stopped, stale, unknown] }
               pid: { type: [integer, "null"] }
+              host: { type: [string, "null"] }
               lastHeartbeat: { oneOf: [{ $ref: "#/components/schemas/Time" }, { type: "null" }] }
     ServiceStatus:
       type: object
