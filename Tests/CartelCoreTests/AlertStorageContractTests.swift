@@ -15,7 +15,7 @@ struct ContractSQL: Sendable {
 }
 
 /// What both backends' stores are, for the contract tests.
-typealias ContractStore = any Storage & LedgerStorage & AlertStorage & KrakenNonceStore
+typealias ContractStore = any DashboardStorage & AlertStorage & KrakenNonceStore
 
 extension StorageBackend {
     /// `count` stores on one new database, each with its own connections as separate processes

@@ -23,10 +23,11 @@ public enum DashboardSeed {
     }
 
     /// Seeds `cycles` trades of `sma-cross:BTC/USD:60` (plus `extra` strategies, which trade
-    /// nothing) ending at `end`; leaves the last position open when `openPosition`.
+    /// nothing) ending at `end`; leaves the last position open when `openPosition`. The engine
+    /// reads the time of its orders from `clock`.
     public static func seed(
-        _ storage: SQLiteStorage, cycles: Int = 4, extra: [StrategySpec] = [], openPosition: Bool = true, end: Date = Date(),
-        heartbeats: Bool = true
+        _ storage: any Storage & LedgerStorage, cycles: Int = 4, extra: [StrategySpec] = [], openPosition: Bool = true, end: Date = Date(),
+        heartbeats: Bool = true, clock: any WallClock = SystemTime()
     ) async throws -> Summary {
         let main = StrategySpec(kind: "sma-cross", pair: "BTC/USD", intervalMinutes: 60, parameters: ["fast": 2, "slow": 4])
         _ = try await storage.seedStrategies([main] + extra, at: end)
@@ -46,7 +47,8 @@ public enum DashboardSeed {
         }
         let configuration = try TradingConfiguration(settings: .values(["STOP_LOSS_PERCENT": "0", "TAKE_PROFIT_PERCENT": "0"]))
         let engine = TradingEngine(
-            storage: storage, broker: PaperBroker(execution: configuration.paper), configuration: configuration, logger: Logger(label: "seed"))
+            storage: storage, broker: PaperBroker(execution: configuration.paper), configuration: configuration, clock: clock,
+            logger: Logger(label: "seed"))
         try await engine.start()
         for candle in candles { try await engine.onClosedCandle(candle) }
         let last = closes.last ?? 600
