@@ -1,5 +1,6 @@
 @testable import CartelCore
 import Foundation
+import PostgresNIO
 import TestSupport
 import Testing
 
@@ -346,6 +347,34 @@ import Testing
             #expect(try await storage.events(after: 0, limit: 10) == Array(events[2...]))
             #expect(try await storage.latestEventID() == events[3].id)
             #expect(try await sql.text("SELECT COUNT(*) FROM events") == "2")
+        }
+    }
+
+    /// PostgreSQL gives `events` ids in commit order, as SQLite's single writer does: an event
+    /// written while another transaction holds an uncommitted one waits for it, so a follower
+    /// never sees a later id first and then skips the earlier one for good.
+    @Test func onPostgreSQLEventsCommitInIdOrder() async throws {
+        try await PostgresTestDatabase.with { store, _ in
+            try await store.migrate()
+            let (opened, open) = AsyncStream<Void>.makeStream()
+            async let first: Void = store.client.withTransaction(logger: store.logger) { connection in
+                try await connection.query(
+                    "INSERT INTO events (kind, payload, created_at) VALUES ('pause', '{\"paused\":true}', now())", logger: store.logger)
+                open.yield()
+                try await Task.sleep(for: .milliseconds(1500))
+            }
+            for await _ in opened { break }
+            let beat = Heartbeat(
+                service: .marketData, pid: 7, host: "vps-1", version: "1.0", startedAt: Self.t0, lastBeat: Self.t0, state: .running, detail: nil,
+                intervalSeconds: 5, residentBytes: nil)
+            async let second: Void = store.recordHeartbeat(beat)  // its trigger writes a `service` event
+            try await Task.sleep(for: .milliseconds(500))
+            #expect(try await store.events(after: 0, limit: 10).isEmpty, "an event committed ahead of a lower id")
+            try await first
+            try await second
+            let events = try await store.events(after: 0, limit: 10)
+            #expect(events.map(\.kind) == ["pause", "service"] && events[0].id < events[1].id)
+            #expect(try await store.latestEventID() == events[1].id)
         }
     }
 }

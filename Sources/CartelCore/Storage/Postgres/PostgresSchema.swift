@@ -273,6 +273,7 @@ enum PostgresSchema {
             CREATE INDEX alert_outbox_status ON alert_outbox (status, id);
             """),
         Migration(version: 2, name: "triggers", sql: triggers),
+        Migration(version: 3, name: "events in commit order", sql: eventsInCommitOrder),
     ]
 
     /// The same journal and outbox rows as SQLite's triggers, written in the same transaction as
@@ -400,6 +401,24 @@ enum PostgresSchema {
             WHEN (NEW.key = 'paused') EXECUTE FUNCTION alerts_pause();
         CREATE TRIGGER alerts_pause_update AFTER UPDATE ON engine_state FOR EACH ROW
             WHEN (NEW.key = 'paused' AND NEW.value IS DISTINCT FROM OLD.value) EXECUTE FUNCTION alerts_pause();
+        """
+
+    /// The transaction-scoped advisory lock every insert into `events` takes ("SCEVENTS").
+    static let eventsLock: Int64 = 0x5343_4556_454E_5453
+
+    /// `events` ids in commit order, as SQLite's single writer gives them: each statement that
+    /// inserts into `events` first takes ``eventsLock`` (before its rows draw their ids) and
+    /// keeps it until its transaction ends. Without it a transaction could commit an id below
+    /// one a reader has already seen: the followers of ``DashboardStorage/events(after:limit:)``
+    /// (the live stream, a `Last-Event-ID` resume) would skip it for good, and the change
+    /// marker (the newest id) would not move when it commits.
+    static let eventsInCommitOrder = """
+        CREATE FUNCTION events_commit_order() RETURNS TRIGGER LANGUAGE plpgsql AS $$
+        BEGIN
+            PERFORM pg_advisory_xact_lock(\(eventsLock));
+            RETURN NULL;
+        END $$;
+        CREATE TRIGGER events_commit_order BEFORE INSERT ON events FOR EACH STATEMENT EXECUTE FUNCTION events_commit_order();
         """
 
     /// The newest version this binary knows.
