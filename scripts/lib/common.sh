@@ -242,7 +242,24 @@ sc_pg_start() { # DIR
         die "PostgreSQL did not start: see $dir/server.log"
     "${as[@]}" "$bin/createdb" -h "$dir" -p "$port" -U signalcartel signalcartel_test ||
         die "could not create the test database"
+    printf '%s\n' "$port" >"$dir/port"
     printf 'postgres://signalcartel@127.0.0.1:%s/signalcartel_test\n' "$port"
+}
+
+# Stops or starts again (same port) a cluster sc_pg_start made in DIR: tests take the server
+# away under running services.
+sc_pg_ctl() { # DIR stop|start
+    local dir=$1 bin as=()
+    bin=$(sc_pg_bindir) || die "PostgreSQL server programs not found"
+    ((EUID == 0)) && as=(runuser -u postgres --)
+    case $2 in
+    stop) "${as[@]}" "$bin/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null ;;
+    start)
+        "${as[@]}" "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
+            -o "-p $(cat "$dir/port") -k $dir -c listen_addresses=127.0.0.1" start >/dev/null
+        ;;
+    *) die "sc_pg_ctl: expected stop or start, got '$2'" ;;
+    esac
 }
 
 # Stops a cluster sc_pg_start made in DIR and removes DIR.

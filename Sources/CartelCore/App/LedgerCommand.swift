@@ -40,7 +40,7 @@ public struct LedgerAdoptOptions: ParsableArguments {
                 throw ValidationError("Kraken's asset pairs are not stored and Kraken is unreachable")
             }
             let client = try KrakenClient(
-                configuration: config.kraken, clock: SystemTime(), logger: .init(label: "ledger"), nonceStore: try TradingApp.nonceStore(storage))
+                configuration: config.kraken, clock: SystemTime(), logger: .init(label: "ledger"), nonceStore: storage)
             let broker = KrakenBroker(mode: config.trading.mode, client: client, pairs: pairs)
             return try await Self.adopt(mode: config.trading.mode, storage: storage, broker: broker, instruments: pairs, record: yes, at: Date())
         }

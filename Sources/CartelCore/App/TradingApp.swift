@@ -78,7 +78,7 @@ public enum TradingApp {
             }
             let client = try KrakenClient(
                 configuration: config.kraken, clock: clock, logger: logger, metrics: instruments.metrics,
-                nonceStore: try Self.nonceStore(storage),
+                nonceStore: storage,
                 onBreakerChange: AlertApp.breakerAlerts(storage: storage, service: .tradingEngine, logger: logger))
             broker = KrakenBroker(mode: config.trading.mode, client: client, pairs: pairs)
             logger.notice("orders go to Kraken", metadata: ["mode": "\(config.trading.mode.rawValue)"])
@@ -114,15 +114,6 @@ public enum TradingApp {
 
     /// Kraken's pairs: stored by the collector, else fetched (only needed for lot rules and,
     /// outside paper mode, for order placement).
-    /// The database's Kraken nonce counter: every process signing with the key takes its nonces
-    /// from it, so they never repeat or go backwards.
-    static func nonceStore(_ storage: any ServiceStorage) throws -> any KrakenNonceStore {
-        guard let store = storage as? any KrakenNonceStore else {
-            throw StartError("this database cannot keep Kraken nonces: orders cannot be signed safely")
-        }
-        return store
-    }
-
     static func pairDirectory(config: Configuration, storage: any Storage, logger: Logger) async throws -> KrakenPairDirectory? {
         if let data = try await storage.cachedAssetPairs(), let cached = try? JSONDecoder().decode(CachedPairs.self, from: data) {
             return KrakenPairDirectory(pairs: cached.pairs)

@@ -3,7 +3,7 @@ import Logging
 import ServiceLifecycle
 
 /// What every service keeps in its database, on either backend.
-public typealias ServiceStorage = Storage & LedgerStorage
+public typealias ServiceStorage = DashboardStorage & AlertStorage & KrakenNonceStore
 
 /// The database a service or command runs on, chosen by `DATABASE_URL`: a SQLite file (GRDB) or
 /// a PostgreSQL database (PostgresNIO's pool, which reconnects by itself after a server restart).
@@ -50,8 +50,16 @@ public struct DatabaseAccess: Sendable {
     }
 
     /// Opens on first use and, while the database is unreachable, fails fast and retries at most
-    /// once a second: the website starts and reports `degraded` until it can.
-    public var provider: any StorageProvider { opener }
+    /// once a second: the website starts, answers `degraded` while it cannot reach the database,
+    /// and recovers by itself.
+    public var provider: any StorageProvider {
+        switch location {
+        case .sqlite: opener
+        // The pool keeps requests waiting while the server is down: a ping (at most one a
+        // second) decides instead, so pages answer 503 at once rather than hang.
+        case .postgres: CheckedProvider(opener: opener)
+        }
+    }
 
     /// Makes this process the database's only trading engine while the lock lives (and, for
     /// PostgreSQL, while its service runs beside the engine).
@@ -64,6 +72,30 @@ public struct DatabaseAccess: Sendable {
             return .file(try storage.lockTradingEngine(pid: identity.pid))
         case .postgres(let url):
             return .postgres(try await PostgresEngineLock.acquire(url: url, identity: identity, logger: logger))
+        }
+    }
+}
+
+/// Hands out the store while its last ping (at most a second old) succeeded.
+actor CheckedProvider: StorageProvider {
+    let opener: ReconnectingProvider
+    var lastCheck: (at: ContinuousClock.Instant, error: (any Error)?)?
+
+    init(opener: ReconnectingProvider) { self.opener = opener }
+
+    func storage() async throws -> any Storage {
+        let storage = try await opener.storage()
+        if let lastCheck, ContinuousClock.now - lastCheck.at < .seconds(1) {
+            if let error = lastCheck.error { throw error }
+            return storage
+        }
+        do {
+            try await storage.ping()
+            lastCheck = (.now, nil)
+            return storage
+        } catch {
+            lastCheck = (.now, error)
+            throw error
         }
     }
 }

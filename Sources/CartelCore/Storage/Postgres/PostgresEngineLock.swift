@@ -83,12 +83,16 @@ public struct PostgresEngineLock: Service {
         while !Task.isCancelled, !Task.isShuttingDownGracefully {
             try? await cancelWhenGracefulShutdown { try await Task.sleep(for: checkEvery) }
             guard !Task.isCancelled, !Task.isShuttingDownGracefully else { return }
-            do {
-                try await connection.query("SELECT 1", logger: logger)
-                continue
-            } catch {
-                logger.warning("engine lock session lost: taking the lock again", metadata: ["error": "\(PostgresStore.describe(error))"])
+            // A query on a session the server ended can wait for ever: look at the socket first.
+            if !connection.isClosed {
+                do {
+                    try await connection.query("SELECT 1", logger: logger)
+                    continue
+                } catch {
+                    logger.warning("engine lock session failed", metadata: ["error": "\(PostgresStore.describe(error))"])
+                }
             }
+            logger.warning("engine lock session lost (PostgreSQL restarted?): taking the lock again")
             // The session is gone, and the lock with it: reconnect and take it again.
             while !Task.isCancelled, !Task.isShuttingDownGracefully {
                 do {

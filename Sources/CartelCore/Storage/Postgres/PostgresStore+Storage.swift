@@ -4,8 +4,35 @@ import PostgresNIO
 /// ``Storage`` on PostgreSQL: the same rows and the same rules as ``SQLiteStorage``. Money goes
 /// in and out as exact decimal text (`$1::NUMERIC`, `col::TEXT`), never through a double.
 extension PostgresStore: Storage {
+    /// Fails after `PostgresStore.pingTimeout` when no connection answers: while the server is
+    /// down the pool keeps requests waiting for a new connection, and a health check must not.
     public func ping() async throws {
-        try await client.query("SELECT 1", logger: logger)
+        let answered = try await Self.within(Self.pingTimeout) { try await self.client.query("SELECT 1", logger: self.logger) }
+        guard answered else {
+            throw StorageError(.unavailable, "PostgreSQL at \(url.redacted) did not answer within \(Self.pingTimeout)")
+        }
+    }
+
+    /// Runs `operation`, giving up (and cancelling it) after `limit`: true when it finished in
+    /// time. For reads only: a write given up on may still commit.
+    /// `onTimeout` runs first when it gave up (closing a connection whose query ignores
+    /// cancellation).
+    static func within(
+        _ limit: Duration, onTimeout: @escaping @Sendable () async -> Void = {}, _ operation: @escaping @Sendable () async throws -> some Sendable
+    ) async throws -> Bool {
+        try await withThrowingTaskGroup(of: Bool.self) { group in
+            group.addTask {
+                _ = try await operation()
+                return true
+            }
+            group.addTask {
+                try await Task.sleep(for: limit)
+                await onTimeout()
+                return false
+            }
+            defer { group.cancelAll() }
+            return try await group.next() ?? false
+        }
     }
 
     public func recordHeartbeat(_ heartbeat: Heartbeat) async throws {
