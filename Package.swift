@@ -103,6 +103,13 @@ let package = Package(
             path: "benchmarks/Backtest",
             swiftSettings: swiftSettings
         ),
+        // `benchmarks/postgres.sh`: candle upserts vs bare PostgresNIO and COPY, engine latency on PostgreSQL.
+        .executableTarget(
+            name: "cartel-postgres-benchmark",
+            dependencies: ["CartelCore", "TestSupport", .product(name: "PostgresNIO", package: "postgres-nio")],
+            path: "benchmarks/Postgres",
+            swiftSettings: swiftSettings
+        ),
         // `benchmarks/alert-latency.sh`: alert delivery latency, engine latency with alerts on/off.
         .executableTarget(
             name: "cartel-alert-benchmark",

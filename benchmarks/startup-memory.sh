@@ -19,7 +19,8 @@ sc_require_number IDLE_SECONDS "$idle"
 sandbox=$(mktemp -d /tmp/signalcartel-bench.XXXXXX)
 port=$(sc_free_port 39101)
 export SIGNALCARTEL_ENV_FILE="$sandbox/none.env" SIGNALCARTEL_PID_DIR="$sandbox/pids"
-export SIGNALCARTEL_LOG_DIR="$sandbox/logs" DATABASE_URL="sqlite:$sandbox/bench.sqlite"
+# BENCH_DATABASE_URL runs the services on another database (benchmarks/postgres.sh: PostgreSQL).
+export SIGNALCARTEL_LOG_DIR="$sandbox/logs" DATABASE_URL="${BENCH_DATABASE_URL:-sqlite:$sandbox/bench.sqlite}"
 kraken_port=$(sc_free_port $((port + 1)))
 export WEBSITE_PORT=$port NO_COLOR=1 KRAKEN_API_URL="http://127.0.0.1:$kraken_port" KRAKEN_PUBLIC_RPS=10
 MARKET_DATA_METRICS_PORT=$(sc_free_port $((kraken_port + 1)))

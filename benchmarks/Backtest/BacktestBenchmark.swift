@@ -61,38 +61,13 @@ struct BacktestBenchmark {
         try await engineLatency()
     }
 
-    /// Candle → signal → risk → paper fill → ledger → stored (signal, order, fill, trade,
-    /// position, equity), timed per candle that produced an order.
+    /// Candle → signal → risk → paper fill → ledger → stored, on a SQLite file.
     static func engineLatency() async throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("cartel-latency-\(UUID().uuidString.prefix(8))").path
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let storage = try SQLiteStorage(path: "\(dir)/ledger.sqlite")
-        _ = try await storage.seedStrategies(StrategySpec.parseList("sma-cross:BENCH/USD:1:fast=2,slow=3"), at: Date())
-        let engine = TradingEngine(
-            storage: storage, broker: PaperBroker(execution: PaperExecution()), configuration: TradingConfiguration(),
-            logger: Logger(label: "bench", factory: { _ in SwiftLogNoOpLogHandler() }))
-        try await engine.start()
-        let clock = ContinuousClock()
-        var orderLatencies: [Double] = []
-        let start = Date(timeIntervalSince1970: 1_700_000_000)
-        // A zigzag: the 2/3 SMA cross fires every few candles, entries and exits alternate.
-        for candle in ZigzagCandles.make(count: 3_000, start: start) {
-            let before = await engine.currentLedger
-            let elapsed = try await clock.measure { try await engine.onClosedCandle(candle) }
-            if await engine.currentLedger != before { orderLatencies.append(seconds(elapsed)) }
-        }
-        var bare: [Double] = []
-        for index in 0..<500 {
-            let snapshot = EquitySnapshot(time: start.addingTimeInterval(Double(index)), ledger: PortfolioLedger(startingBalance: 1), marks: [:])
-            bare.append(seconds(try await clock.measure { try await storage.recordEquity(snapshot, mode: .paper) }))
-        }
-        orderLatencies.sort()
-        bare.sort()
-        func percentile(_ values: [Double], _ p: Double) -> Double { values[min(values.count - 1, Int(Double(values.count) * p))] }
-        let p50 = percentile(orderLatencies, 0.5), p99 = percentile(orderLatencies, 0.99)
-        print("candle -> paper order stored: \(orderLatencies.count) orders, p50 \(milliseconds(p50)) ms, p99 \(milliseconds(p99)) ms, max \(milliseconds(orderLatencies.last!)) ms  (goal <= 10 ms: \(p99 <= 0.010 ? "met" : "NOT met") at p99)")
-        print("baseline one-row write transaction: p50 \(milliseconds(percentile(bare, 0.5))) ms  (ratio p50: \(NumberText.hundredths(p50 / percentile(bare, 0.5)))x)")
+        let result = try await EngineLatency.measure(storage: try SQLiteStorage(path: "\(dir)/ledger.sqlite"))
+        print(result.report(goalMilliseconds: 10))
     }
 
     static func seconds(_ duration: Duration) -> Double {
