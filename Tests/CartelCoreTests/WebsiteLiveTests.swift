@@ -45,7 +45,7 @@ import Yams
         // The writer starts once the stream is open: three candle batches from another process.
         let writer = Task {
             try await Task.sleep(for: .milliseconds(500))
-            return try await ProcessRunner.run(BuildProducts.path("cartel-storage-writer"), [dir.file("db.sqlite"), "7", "3"], timeout: 60)
+            return try await ProcessRunner.run(BuildProducts.path("cartel-storage-writer"), ["sqlite:" + dir.file("db.sqlite"), "7", "3"], timeout: 60)
         }
         let (status, frames) = try await EventStreamClient.collect(url: url) { frames in
             frames.filter { $0.event == "candle" && $0.data.contains("W7/USD") }.count == 3
