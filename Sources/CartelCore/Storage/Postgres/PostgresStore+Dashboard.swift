@@ -6,23 +6,12 @@ import PostgresNIO
 /// "C"`), as SQLite sorts it, whatever the database's collation.
 extension PostgresStore: DashboardStorage {
     public func recentCandles(pair: String, intervalMinutes: Int, limit: Int, before: Date?, closedOnly: Bool) async throws -> [Candle] {
-        let rows = try await client.query("""
-            SELECT pair, interval_minutes, open_time, open::TEXT, high::TEXT, low::TEXT, close::TEXT, vwap::TEXT, volume::TEXT, trade_count
-            FROM candles
+        try await Self.candles(try await client.query("""
+            SELECT \(unescaped: Self.candleColumns) FROM candles
             WHERE pair = \(pair) AND interval_minutes = \(intervalMinutes) AND open_time < COALESCE(\(before), 'infinity'::TIMESTAMPTZ)
               AND closed >= \(closedOnly ? 1 : 0)
             ORDER BY open_time DESC LIMIT \(Self.limit(limit))
-            """, logger: logger)
-        var candles: [Candle] = []
-        for try await (pair, interval, openTime, open, high, low, close, vwap, volume, count)
-            in rows.decode((String, Int, Date, String, String, String, String, String, String, Int).self) {
-            func decimal(_ text: String, _ column: String) throws -> Decimal { try DecimalText.decimal(text, column: "candles.\(column)") }
-            candles.append(Candle(
-                pair: pair, intervalMinutes: interval, openTime: openTime, open: try decimal(open, "open"),
-                high: try decimal(high, "high"), low: try decimal(low, "low"), close: try decimal(close, "close"),
-                vwap: try decimal(vwap, "vwap"), volume: try decimal(volume, "volume"), tradeCount: count))
-        }
-        return candles.reversed()
+            """, logger: logger)).reversed()
     }
 
     public func openPositions(mode: TradingMode) async throws -> [PositionRow] {

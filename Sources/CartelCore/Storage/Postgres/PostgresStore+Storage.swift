@@ -116,13 +116,20 @@ extension PostgresStore: Storage {
     }
 
     func candles(pair: String, intervalMinutes: Int, after time: Date?, closedOnly: Bool) async throws -> [Candle] {
-        let rows = try await client.query("""
-            SELECT pair, interval_minutes, open_time, open::TEXT, high::TEXT, low::TEXT, close::TEXT, vwap::TEXT, volume::TEXT, trade_count
-            FROM candles
+        try await Self.candles(try await client.query("""
+            SELECT \(unescaped: Self.candleColumns) FROM candles
             WHERE pair = \(pair) AND interval_minutes = \(intervalMinutes) AND open_time > \(time ?? .distantPast)
               AND closed >= \(closedOnly ? 1 : 0)
             ORDER BY open_time
-            """, logger: logger)
+            """, logger: logger))
+    }
+
+    /// The columns ``candles(_:)`` decodes.
+    static let candleColumns =
+        "pair, interval_minutes, open_time, open::TEXT, high::TEXT, low::TEXT, close::TEXT, vwap::TEXT, volume::TEXT, trade_count"
+
+    /// Candles from rows of ``candleColumns``, prices exact.
+    static func candles(_ rows: PostgresRowSequence) async throws -> [Candle] {
         var candles: [Candle] = []
         for try await (pair, interval, openTime, open, high, low, close, vwap, volume, count)
             in rows.decode((String, Int, Date, String, String, String, String, String, String, Int).self) {
