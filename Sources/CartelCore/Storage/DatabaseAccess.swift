@@ -26,6 +26,9 @@ public struct DatabaseAccess: Sendable {
         case .postgres(let url):
             let store = try PostgresStore(url: url, poolSize: poolSize, logger: logger)
             let opener = ReconnectingProvider {
+                // One direct connection first: a clear reason (refused, bad password, no such
+                // database) where the pool would only say it could not connect.
+                try await PostgresStore.probe(url, logger: logger)
                 try await store.migrate()
                 return store
             }
