@@ -73,11 +73,12 @@ struct PostgresTestDatabase {
         ("postgres://u:pw@h:99999/db", "port"), ("postgres://u:pw@h/db?sslmode=sometimes", "sslmode"),
         ("postgres://u:pw@h/db?host=relative", "socket directory"), ("postgres://u:pw@h/db?colour=red", "unknown parameter 'colour'"),
         ("postgres://u:pw@h/db?host=/tmp", "either a host or host="), ("postgres://:pw@h/db", "name the user"),
-        ("postgres://u:pw/x#y@h/db", "postgres://u:***@h/db"),
+        ("postgres://u:pw/x#y@h/db", "postgres://u:***@h/db"), ("postgres://u@h/db?password=s3cr3t", "password=***"),
     ])
     func badURLsAreClearErrorsWithoutThePassword(_ input: (String, String)) {
         let error = #expect(throws: ConfigurationError.self) { try PostgresURL.parse(input.0) }
         #expect("\(String(describing: error))".contains(input.1), "\(input.0): \(String(describing: error))")
+        #expect(!"\(String(describing: error))".contains("s3cr3t") && !"\(String(describing: error))".contains(":pw@"))
         #expect(!"\(String(describing: error))".contains(":pw"), "\(String(describing: error))")
     }
 }

@@ -94,13 +94,19 @@ import Testing
                 elsewhere.pid = 99_999
                 elsewhere.state = .running
                 elsewhere.lastBeat = Date()
+                elsewhere.intervalSeconds = 60  // stays fresh however slowly this machine runs the checks
                 try await store.recordHeartbeat(elsewhere)
                 status = try await box.status()
                 #expect(status.services["market-data"]?["state"] as? String == "remote", "\(status.services)")
                 let remoteHealth = status.services["market-data"]?["health"] as? String
                 #expect(remoteHealth?.hasSuffix("on vps-other") == true, "\(status.services)")
-                let api = HTTP.json(try await HTTP.get(box.healthURL).body)
-                #expect(((api["services"] as? [String: Any])?["market-data"] as? [String: Any])?["host"] as? String == "vps-other")
+                var host: String?
+                for _ in 0..<20 where host == nil {
+                    let api = HTTP.json(try await HTTP.get(box.healthURL).body)
+                    host = ((api["services"] as? [String: Any])?["market-data"] as? [String: Any])?["host"] as? String
+                    if host == nil { try await Task.sleep(for: .milliseconds(500)) }  // a cached or degraded answer
+                }
+                #expect(host == "vps-other")
 
                 #expect(try await box.run("stop-server.sh").status == 0)
             }

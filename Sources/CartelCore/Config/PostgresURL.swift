@@ -106,6 +106,14 @@ public struct PostgresURL: Sendable, Equatable, CustomStringConvertible {
     /// `text` with whatever follows the user name up to the last `@` replaced by `***`, without
     /// parsing it: a URL too broken to parse (a `/` or `#` in the password) still hides it.
     public static func redactedText(_ text: String) -> String {
+        var text = text
+        // A `password=` query parameter (refused, but echoed in the refusal) is hidden too.
+        if let query = text.firstIndex(of: "?") {
+            let parts = text[text.index(after: query)...].split(separator: "&", omittingEmptySubsequences: false).map { part in
+                part.lowercased().hasPrefix("password=") ? "password=***" : String(part)
+            }
+            text = String(text[...query]) + parts.joined(separator: "&")
+        }
         guard let scheme = text.range(of: "://"), let at = text.range(of: "@", options: .backwards),
               scheme.upperBound <= at.lowerBound
         else { return text }

@@ -71,7 +71,10 @@ extension PostgresStore: LedgerStorage {
                 try await connection.query("UPDATE orders SET userref = id WHERE id = \(id)", logger: logger)
                 return id
             }
-        } catch let error as PSQLError where error.serverInfo?[.sqlState] == "23505" {
+        } catch let error as PSQLError
+            where error.serverInfo?[.sqlState] == "23505" && error.serverInfo?[.constraintName] == "orders_client_order_id_key"
+        {
+            // Only the client order id: any other unique key failing is a real error, not "placed before".
             throw StorageError(.duplicate, "an order with client id \(order.clientOrderID) exists already")
         }
     }
