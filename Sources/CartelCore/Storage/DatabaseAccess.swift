@@ -74,7 +74,7 @@ public struct DatabaseAccess: Sendable {
             }
             return .file(try storage.lockTradingEngine(pid: identity.pid))
         case .postgres(let url):
-            return .postgres(try await PostgresEngineLock.acquire(url: url, identity: identity, logger: logger))
+            return .postgres(try await PostgresEngineLock.acquire(url: url, identity: identity, session: postgres?.engineSession, logger: logger))
         }
     }
 }

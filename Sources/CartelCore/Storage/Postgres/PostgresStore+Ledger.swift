@@ -55,6 +55,9 @@ extension PostgresStore: LedgerStorage {
     public func recordOrder(_ order: OrderRecord, at time: Date) async throws -> Int64 {
         do {
             return try await transaction { connection in
+                // No order goes out from an engine that does not hold the lock (it is lost while
+                // the server restarts; another engine may hold it now).
+                try await engineSession.check(connection, logger: logger)
                 let rows = try await connection.query("""
                     INSERT INTO orders (strategy_id, signal_id, client_order_id, exchange_order_id, mode, pair, side,
                         order_type, quantity, status, error, entry_atr, created_at, updated_at)

@@ -10,6 +10,8 @@ import PostgresNIO
 public final class PostgresStore: Sendable {
     public let url: PostgresURL
     let client: PostgresClient
+    /// Which session holds the trading engine's lock (checked before each order is stored).
+    public let engineSession = EngineSession()
     /// How long ``ping()`` waits for the server.
     static let pingTimeout = Duration.seconds(2)
     let logger: Logger
