@@ -357,11 +357,13 @@ import Testing
         try await PostgresTestDatabase.with { store, _ in
             try await store.migrate()
             let (opened, open) = AsyncStream<Void>.makeStream()
+            let (released, release) = AsyncStream<Void>.makeStream()
+            // The first transaction stays open until the check below is done, however slow the machine.
             async let first: Void = store.client.withTransaction(logger: store.logger) { connection in
                 try await connection.query(
                     "INSERT INTO events (kind, payload, created_at) VALUES ('pause', '{\"paused\":true}', now())", logger: store.logger)
                 open.yield()
-                try await Task.sleep(for: .milliseconds(1500))
+                for await _ in released { break }
             }
             for await _ in opened { break }
             let beat = Heartbeat(
@@ -370,6 +372,7 @@ import Testing
             async let second: Void = store.recordHeartbeat(beat)  // its trigger writes a `service` event
             try await Task.sleep(for: .milliseconds(500))
             #expect(try await store.events(after: 0, limit: 10).isEmpty, "an event committed ahead of a lower id")
+            release.yield()
             try await first
             try await second
             let events = try await store.events(after: 0, limit: 10)

@@ -225,6 +225,7 @@ sc_pg_bindir() {
 # (the Debian package's `postgres` when run as root), trust auth for the user `signalcartel`,
 # listening on a free loopback port from 55432 and on a unix socket in DIR, with a database
 # `signalcartel_test`. Never touches a cluster already running. Prints the URL.
+# max_connections=400: the test suite runs many pools and service processes at once.
 sc_pg_start() { # DIR
     local dir=$1 bin port as=()
     bin=$(sc_pg_bindir) || die "PostgreSQL server programs not found (apt-get install postgresql)"
@@ -238,7 +239,7 @@ sc_pg_start() { # DIR
     "${as[@]}" "$bin/initdb" -D "$dir/data" -U signalcartel --auth=trust -E UTF8 --locale=C > "$dir/initdb.log" 2>&1 ||
         die "initdb failed: see $dir/initdb.log"
     "${as[@]}" "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
-        -o "-p $port -k $dir -c listen_addresses=127.0.0.1" start > /dev/null ||
+        -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c max_connections=400" start > /dev/null ||
         die "PostgreSQL did not start: see $dir/server.log"
     "${as[@]}" "$bin/createdb" -h "$dir" -p "$port" -U signalcartel signalcartel_test ||
         die "could not create the test database"
@@ -256,7 +257,7 @@ sc_pg_ctl() { # DIR stop|start
     stop) "${as[@]}" "$bin/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null ;;
     start)
         "${as[@]}" "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
-            -o "-p $(cat "$dir/port") -k $dir -c listen_addresses=127.0.0.1" start >/dev/null
+            -o "-p $(cat "$dir/port") -k $dir -c listen_addresses=127.0.0.1 -c max_connections=400" start >/dev/null
         ;;
     *) die "sc_pg_ctl: expected stop or start, got '$2'" ;;
     esac
