@@ -47,7 +47,6 @@ public enum DatabaseCommands {
     /// errors into messages.
     static func withStorage<T: Sendable>(_ location: DatabaseLocation, _ body: @Sendable (any ServiceStorage) async throws -> T) async throws -> T {
         do {
-            if case .postgres(let url) = location { try await PostgresStore.probe(url, logger: logger) }
             return try await DatabaseAccess.using(location, poolSize: 2, logger: logger) { try await body(try await $0.open()) }
         } catch let error as StorageError {
             throw ValidationError("\(error)")
@@ -58,7 +57,6 @@ public enum DatabaseCommands {
     /// the ledger, which a running engine keeps in memory.
     static func withLedgerLock<T: Sendable>(_ location: DatabaseLocation, _ body: @Sendable (any ServiceStorage) async throws -> T) async throws -> T {
         do {
-            if case .postgres(let url) = location { try await PostgresStore.probe(url, logger: logger) }
             return try await DatabaseAccess.using(location, poolSize: 2, logger: logger) { database in
                 let storage = try await database.open()
                 let lock: TradingEngineLock

@@ -34,7 +34,6 @@ public struct HeartbeatStatusOptions: ParsableArguments {
         }
         let rows: [Heartbeat]
         do {
-            if case .postgres(let url) = location { try await PostgresStore.probe(url, logger: DatabaseCommands.logger) }
             rows = try await DatabaseAccess.using(location, poolSize: 1, logger: DatabaseCommands.logger) { try await $0.open().heartbeats() }
         } catch {
             return ("\(service) unknown: database unreachable: \(error)", 4)
