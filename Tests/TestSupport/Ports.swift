@@ -44,6 +44,18 @@ public final class ListeningSocket: @unchecked Sendable {
 
     deinit { close() }
 
+    /// Accepts one connection, reads what the client sends first, writes `reply`, and closes
+    /// it: a misbehaving server.
+    public func acceptAndReply(_ reply: [UInt8]) {
+        let client = accept(fd, nil, nil)
+        guard client >= 0 else { return }
+        var scratch = [UInt8](repeating: 0, count: 4096)
+        _ = read(client, &scratch, scratch.count)
+        _ = reply.withUnsafeBytes { write(client, $0.baseAddress, $0.count) }
+        usleep(100_000)
+        Glibc.close(client)
+    }
+
     /// A port that was free a moment ago.
     public static func freePort() throws -> Int {
         let socket = try ListeningSocket()

@@ -49,7 +49,7 @@ sc_load_env() {
 SC_RUNTIME_PACKAGES=(curl procps iproute2 util-linux)
 SC_BUILD_PACKAGES=(libsqlite3-dev)
 # shellcheck disable=SC2034 # used by scripts/test.sh and .ci/run
-SC_TEST_PACKAGES=(libsqlite3-dev sqlite3 shellcheck curl procps iproute2 util-linux chromium chromium-driver postgresql)
+SC_TEST_PACKAGES=(libsqlite3-dev sqlite3 shellcheck curl procps iproute2 util-linux chromium chromium-driver postgresql redis-server redis-tools)
 
 # Installs the Debian packages that are missing (as root, or through sudo); elsewhere says what
 # to install and fails. On a system without dpkg it trusts the caller and returns.
