@@ -26,16 +26,18 @@ public enum MarketDataApp {
         storage: any Storage, replay: Replay? = nil, feed: CandleFeed = CandleFeed(),
         identity: ProcessIdentity = .current(), logger: Logger
     ) throws -> ServiceGroup {
+        let instruments = Instruments()
+        let redis = RedisLink.configured(service, logger: logger, metrics: instruments.metrics)
         let (worker, server) = try buildCollection(
             marketData: marketData, kraken: kraken, storage: storage, replay: replay, feed: feed,
-            service: service.service, logger: logger)
+            service: service.service, instruments: instruments, redis: redis, logger: logger)
         let heartbeat = HeartbeatService(
             service: service.service, storage: OpenStorage(storage), identity: identity,
             intervalSeconds: service.heartbeatSeconds, memoryBudgetMB: service.memoryBudgetMB,
-            clock: SystemTime(), logger: logger)
-        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
-            .init(service: heartbeat), .init(service: server),
-        ]
+            clock: SystemTime(), publisher: redis ?? NoEventPublisher(), logger: logger)
+        // Redis first: stopped last, after the heartbeat has announced `stopped`.
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = redis.map { [.init(service: $0)] } ?? []
+        services += [.init(service: heartbeat), .init(service: server)]
         // A replay that is done ends the process; the live collector only stops on a signal.
         services.append(.init(service: worker, successTerminationBehavior: replay == nil ? .cancelGroup : .gracefullyShutdownGroup))
         if replay == nil {
@@ -51,30 +53,32 @@ public enum MarketDataApp {
     /// in minimal mode.
     public static func buildCollection(
         marketData: MarketDataConfiguration, kraken: KrakenConfiguration, storage: any Storage, replay: Replay? = nil,
-        feed: CandleFeed, service: ServiceName, instruments: Instruments = Instruments(), logger: Logger
+        feed: CandleFeed, service: ServiceName, instruments: Instruments = Instruments(), redis: RedisLink? = nil, logger: Logger
     ) throws -> (worker: any Service, metricsServer: any Service) {
+        let publisher: any EventPublisher = redis ?? NoEventPublisher()
         let (registry, metrics, health) = (instruments.registry, instruments.metrics, instruments.health)
         let worker: any Service
         if let replay {
             let candles = try CandleCSV.read(path: replay.path, pair: replay.pair, intervalMinutes: replay.intervalMinutes)
             worker = ReplayService(
-                candles: candles, speed: replay.speed, sink: CandleSink(storage: storage, feed: feed, metrics: metrics),
+                candles: candles, speed: replay.speed, sink: CandleSink(storage: storage, feed: feed, metrics: metrics, publisher: publisher),
                 health: health, clock: SystemTime(), logger: logger)
         } else {
             worker = try buildCollector(
                 marketData: marketData, kraken: kraken, storage: storage, feed: feed, health: health, metrics: metrics,
-                service: service, logger: logger)
+                service: service, publisher: publisher, logger: logger)
         }
         let server = buildMetricsServer(
             host: marketData.metricsHost, port: marketData.metricsPort, registry: registry, metrics: metrics,
             health: health, staleAfterSeconds: Double(max(marketData.tickerPollSeconds * 3, 30)),
-            service: service, logger: logger)
+            service: service, redis: redis, logger: logger)
         return (worker, server)
     }
 
     public static func buildCollector(
         marketData: MarketDataConfiguration, kraken: KrakenConfiguration, storage: any Storage, feed: CandleFeed,
-        health: CollectorHealth, metrics: any MetricsFactory, service: ServiceName = .marketData, logger: Logger
+        health: CollectorHealth, metrics: any MetricsFactory, service: ServiceName = .marketData,
+        publisher: any EventPublisher = NoEventPublisher(), logger: Logger
     ) throws -> MarketDataCollector<SystemTime> {
         let client = try KrakenClient(
             configuration: kraken, clock: SystemTime(), logger: logger, metrics: metrics,
@@ -82,7 +86,7 @@ public enum MarketDataApp {
             onBreakerChange: AlertApp.breakerAlerts(storage: storage, service: service, logger: logger))
         return MarketDataCollector(
             configuration: marketData, client: client, storage: storage,
-            sink: CandleSink(storage: storage, feed: feed, metrics: metrics), health: health,
+            sink: CandleSink(storage: storage, feed: feed, metrics: metrics, publisher: publisher), health: health,
             clock: SystemTime(), logger: logger, metrics: metrics)
     }
 
@@ -100,10 +104,11 @@ public enum MarketDataApp {
         }
     }
 
-    /// `/metrics` and `/health` (healthy while the last successful poll is recent).
+    /// `/metrics` and `/health` (healthy while the last successful poll is recent; Redis, when
+    /// configured, is a detail that never makes the service unhealthy).
     public static func buildMetricsServer(
         host: String, port: Int, registry: PrometheusCollectorRegistry, metrics: any MetricsFactory,
-        health: CollectorHealth, staleAfterSeconds: Double, service: ServiceName, logger: Logger
+        health: CollectorHealth, staleAfterSeconds: Double, service: ServiceName, redis: RedisLink? = nil, logger: Logger
     ) -> some Service {
         MetricsServer.buildApplication(
             host: host, port: port, registry: registry, service: service,
@@ -115,6 +120,7 @@ public enum MarketDataApp {
                 let age = health.lastSuccessAge()
                 var details = ["lastSuccessfulPollAgeSeconds": age.map { String(format: "%.1f", $0) } ?? "never"]
                 if let error = health.lastError { details["lastError"] = error }
+                if let redis { details["redis"] = redis.healthDetail }
                 return MetricsServer.Check(healthy: age.map { $0 <= staleAfterSeconds } ?? false, details: details)
             },
             logger: logger)

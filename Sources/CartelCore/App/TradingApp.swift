@@ -51,22 +51,27 @@ public enum TradingApp {
         let lock = try await database.lockTradingEngine(identity: identity)
         let instruments = MarketDataApp.Instruments()
         let clock = SystemTime()
+        // In external mode the engine hears of new candles and tickers over Redis (when
+        // configured) and polls storage to catch up; embedded, its own collector feeds it.
+        let redis = RedisLink.configured(
+            config.service, listening: config.mode == .external ? ["candle.closed", "ticker"] : [], logger: logger, metrics: instruments.metrics)
+        let publisher: any EventPublisher = redis ?? NoEventPublisher()
         var services: [any Service] = lock.service.map { [$0] } ?? []
         let source: TradingEngineService<SystemTime>.CandleSource
         if config.mode == .embedded {
             let feed = CandleFeed()
             let collector = try MarketDataApp.buildCollector(
                 marketData: config.marketData, kraken: config.kraken, storage: storage, feed: feed, health: instruments.health,
-                metrics: instruments.metrics, service: .tradingEngine, logger: logger)
+                metrics: instruments.metrics, service: .tradingEngine, publisher: publisher, logger: logger)
             services.append(collector)
             source = .feed(feed)
         } else {
-            source = .storage(poll: externalPoll)
+            source = .storage(poll: redis == nil ? externalPoll : config.service.redisCatchUp, bus: redis)
         }
         services.append(MarketDataApp.buildMetricsServer(
             host: config.marketData.metricsHost, port: config.marketData.metricsPort, registry: instruments.registry,
             metrics: instruments.metrics, health: instruments.health,
-            staleAfterSeconds: Double(max(config.marketData.tickerPollSeconds * 3, 30)), service: .tradingEngine, logger: logger))
+            staleAfterSeconds: Double(max(config.marketData.tickerPollSeconds * 3, 30)), service: .tradingEngine, redis: redis, logger: logger))
 
         let pairs = try await pairDirectory(config: config, storage: storage, logger: logger)
         let broker: any Broker
@@ -86,10 +91,10 @@ public enum TradingApp {
         let engine = TradingEngine(
             storage: storage, broker: broker, configuration: config.trading,
             instruments: StoredKrakenPairs(storage: storage, directory: pairs, clock: clock), clock: clock, logger: logger,
-            metrics: instruments.metrics)
+            metrics: instruments.metrics, publisher: publisher)
         services.append(TradingEngineService(
             engine: engine, storage: storage, seed: config.strategies, source: source,
-            tickerPoll: .seconds(config.marketData.tickerPollSeconds), balanceSyncEvery: .seconds(config.trading.balanceSyncSeconds),
+            tickerPoll: .seconds(config.marketData.tickerPollSeconds), tickerBus: config.mode == .external ? redis : nil, balanceSyncEvery: .seconds(config.trading.balanceSyncSeconds),
             health: config.mode == .external ? instruments.health : nil, clock: clock, lock: lock, logger: logger,
             metrics: instruments.metrics))
         let alerts = config.service.alerts
@@ -98,14 +103,14 @@ public enum TradingApp {
             // Telegram with 409 Conflict).
             services.append(TelegramBot(
                 apiURL: alerts.telegramAPIURL, token: token, chatID: chat, storage: OpenStorage(storage),
-                dashboard: Dashboard(provider: OpenStorage(storage), trading: config.trading, identity: identity, clock: clock),
+                dashboard: Dashboard(provider: OpenStorage(storage), trading: config.trading, identity: identity, clock: clock, publisher: publisher),
                 engine: engine, pollSeconds: alerts.commandPollSeconds, clock: clock, logger: logger))
         }
         return WorkerApp.buildServiceGroup(
             configuration: config.service, storage: OpenStorage(storage), identity: identity,
             idleNotice: "trading mode \(config.trading.mode.rawValue), market data \(config.mode.rawValue)"
                 + (config.mode == .embedded ? " (collected in-process)" : " (from the market-data service)"),
-            services: services, trading: config.trading, logger: logger)
+            services: services, trading: config.trading, publisher: publisher, redis: redis, logger: logger)
     }
 
     /// How often external mode looks for final candles in storage: a cheap indexed read per

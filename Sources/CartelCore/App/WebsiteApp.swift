@@ -15,8 +15,14 @@ public enum WebsiteApp {
         public let metrics: PrometheusMetricsFactory
         /// Mixed into the session-signing key (stored in the database so sessions outlive a restart).
         public let sessionSalt: Data
+        /// Redis (`REDIS_URL`): pause announcements, the shared cache, the health detail.
+        public let redis: RedisLink?
 
-        public init(hub: EventHub<SystemTime>, registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry(), sessionSalt: Data = WebsiteApp.randomSalt()) {
+        public init(
+            hub: EventHub<SystemTime>, registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry(), sessionSalt: Data = WebsiteApp.randomSalt(),
+            redis: RedisLink? = nil
+        ) {
+            self.redis = redis
             self.hub = hub
             self.registry = registry
             metrics = PrometheusMetricsFactory(registry: registry)
@@ -46,8 +52,11 @@ public enum WebsiteApp {
         router.add(middleware: BodyLimitMiddleware())
         router.add(middleware: AuthMiddleware(auth: auth, clock: clock))
         router.add(middleware: LogRequestsMiddleware(.debug))
-        let dashboard = Dashboard(provider: storage, trading: configuration.trading, identity: identity, clock: clock)
-        WebsiteAPI(dashboard: dashboard, hub: parts.hub, storage: storage, identity: identity, logger: logger).register(on: router)
+        let dashboard = Dashboard(
+            provider: storage, trading: configuration.trading, identity: identity, clock: clock,
+            publisher: parts.redis ?? NoEventPublisher(), shared: parts.redis)
+        WebsiteAPI(dashboard: dashboard, hub: parts.hub, storage: storage, identity: identity, redis: parts.redis, logger: logger)
+            .register(on: router)
         Pages(dashboard: dashboard, auth: auth, logs: LogTail(directory: configuration.logDirectory), clock: clock, logger: logger)
             .register(on: router)
         let memory = ProcMemoryProbe()
@@ -76,17 +85,22 @@ public enum WebsiteApp {
         identity: ProcessIdentity = .current(), logger: Logger
     ) async -> ServiceGroup {
         let (bound, boundContinuation) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
+        let registry = PrometheusCollectorRegistry()
+        let factory = PrometheusMetricsFactory(registry: registry)
+        // The website listens to every event: each wakes the event stream's journal reader.
+        let redis = RedisLink.configured(configuration.service, listening: BusEvent.names, logger: logger, metrics: factory)
         let heartbeat = HeartbeatService(
             service: .website, storage: storage, identity: identity,
             intervalSeconds: configuration.service.heartbeatSeconds,
             memoryBudgetMB: configuration.service.memoryBudgetMB, clock: SystemTime(), ready: bound,
-            logger: logger)
-        let registry = PrometheusCollectorRegistry()
-        let factory = PrometheusMetricsFactory(registry: registry)
+            publisher: redis ?? NoEventPublisher(), logger: logger)
         let hub = EventHub(
-            storage: storage, clock: SystemTime(), maxClients: configuration.maxEventClients, logger: logger,
+            storage: storage, clock: SystemTime(), maxClients: configuration.maxEventClients,
+            poll: redis == nil ? .milliseconds(250) : configuration.service.redisCatchUp, wakeUps: redis?.subscribe(), logger: logger,
             onClientsChanged: { Gauge(label: "website_sse_clients", factory: factory).record(Double($0)) })
-        let parts = Parts(hub: hub, registry: registry, sessionSalt: await sessionSalt(storage: storage, configuration: configuration, logger: logger))
+        let parts = Parts(
+            hub: hub, registry: registry, sessionSalt: await sessionSalt(storage: storage, configuration: configuration, logger: logger),
+            redis: redis)
         let app = buildApplication(
             configuration: configuration, storage: storage, identity: identity, parts: parts,
             serverRunning: boundContinuation, logger: logger)
@@ -95,8 +109,9 @@ public enum WebsiteApp {
         }
         let alerts = AlertApp.services(
             configuration: configuration.service, storage: storage, identity: identity, trading: configuration.trading, logger: logger)
-        return ServiceGroup(configuration: .init(
-            services: [heartbeat, app] + alerts + [hub], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        // Redis first: stopped last, after the heartbeat has announced `stopped`.
+        let services: [any Service] = (redis.map { [$0] } ?? []) + [heartbeat, app] + alerts + [hub]
+        return ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
     }
 
     static let saltKey = "website_session_salt"
@@ -117,12 +132,9 @@ public enum WebsiteApp {
         }
     }
 
-    static func health(storage: any StorageProvider, identity: ProcessIdentity, logger: Logger) async throws -> Response {
-        let (status, body) = try await healthBody(storage: storage, identity: identity, logger: logger)
-        return ResponseCache.response(status, body)
-    }
-
-    static func healthBody(storage: any StorageProvider, identity: ProcessIdentity, logger: Logger) async throws -> (HTTPResponse.Status, ByteBuffer) {
+    static func healthBody(
+        storage: any StorageProvider, identity: ProcessIdentity, redis: RedisLink? = nil, logger: Logger
+    ) async throws -> (HTTPResponse.Status, ByteBuffer) {
         let rows: Result<[Heartbeat], any Error>
         do {
             let store = try await storage.storage()
@@ -132,7 +144,7 @@ public enum WebsiteApp {
             logger.warning("health check: database unreachable", metadata: ["error": "\(error)"])
             rows = .failure(error)
         }
-        let report = HealthReport.make(heartbeats: rows, identity: identity, now: Date())
+        let report = HealthReport.make(heartbeats: rows, identity: identity, now: Date(), redis: redis?.healthDetail ?? "not configured")
         return (report.isHealthy ? .ok : .serviceUnavailable, try jsonBody(report))
     }
 

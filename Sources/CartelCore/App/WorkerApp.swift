@@ -9,15 +9,16 @@ public enum WorkerApp {
     public static func buildServiceGroup(
         configuration: ServiceConfiguration, storage: any StorageProvider,
         identity: ProcessIdentity = .current(), idleNotice: String?, services extra: [any Service] = [],
-        trading: TradingConfiguration? = nil, logger: Logger
+        trading: TradingConfiguration? = nil, publisher: any EventPublisher = NoEventPublisher(), redis: RedisLink? = nil, logger: Logger
     ) -> ServiceGroup {
         if let idleNotice { logger.notice("\(idleNotice)") }
         let heartbeat = HeartbeatService(
             service: configuration.service, storage: storage, identity: identity,
             intervalSeconds: configuration.heartbeatSeconds, memoryBudgetMB: configuration.memoryBudgetMB,
-            clock: SystemTime(), logger: logger)
+            clock: SystemTime(), publisher: publisher, logger: logger)
         let alerts = AlertApp.services(configuration: configuration, storage: storage, identity: identity, trading: trading, logger: logger)
         return ServiceGroup(configuration: .init(
-            services: [heartbeat] + extra + alerts, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+            // Redis first: stopped last, after the heartbeat has announced `stopped`.
+            services: (redis.map { [$0] } ?? []) + [heartbeat] + extra + alerts, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
     }
 }

@@ -11,11 +11,20 @@ public struct ServiceConfiguration: Sendable, Equatable {
     public var logLevel: Logger.Level
     /// Where this service's share of alerts goes (one surviving service sends them all).
     public var alerts: AlertConfiguration
+    /// `REDIS_URL`: the message bus between the services and their shared cache; nil (unset or
+    /// empty) runs without Redis, every reader polling storage.
+    public var redis: RedisURL?
+    /// `REDIS_CATCHUP_MS` (2000): with Redis, how often readers still poll storage, to catch up
+    /// on what a lost message announced. Without Redis they poll as often as they always did.
+    public var redisCatchUp: Duration
 
     public init(
         service: ServiceName, database: DatabaseLocation, databasePoolSize: Int? = nil, heartbeatSeconds: Int = 5,
-        memoryBudgetMB: Int? = nil, logLevel: Logger.Level = .info, alerts: AlertConfiguration = AlertConfiguration()
+        memoryBudgetMB: Int? = nil, logLevel: Logger.Level = .info, alerts: AlertConfiguration = AlertConfiguration(),
+        redis: RedisURL? = nil, redisCatchUp: Duration = .seconds(2)
     ) {
+        self.redis = redis
+        self.redisCatchUp = redisCatchUp
         self.alerts = alerts
         self.databasePoolSize = databasePoolSize ?? service.defaultDatabasePoolSize
         self.service = service
@@ -34,7 +43,9 @@ public struct ServiceConfiguration: Sendable, Equatable {
             heartbeatSeconds: try settings.int("HEARTBEAT_SECONDS", default: 5, in: 1...3600),
             memoryBudgetMB: try settings.int(service.memoryBudgetKey, default: service.defaultMemoryBudgetMB, in: 16...1_048_576),
             logLevel: try settings.oneOf("LOG_LEVEL", default: Logger.Level.info),
-            alerts: try AlertConfiguration(settings: settings)
+            alerts: try AlertConfiguration(settings: settings),
+            redis: try settings.raw("REDIS_URL", isSecret: true).flatMap { $0.isEmpty ? nil : try RedisURL.parse($0) },
+            redisCatchUp: .milliseconds(try settings.int("REDIS_CATCHUP_MS", default: 2000, in: 100...3_600_000))
         )
     }
 }

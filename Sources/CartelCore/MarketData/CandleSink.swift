@@ -8,10 +8,15 @@ public actor CandleSink {
     let storage: any Storage
     let feed: CandleFeed
     let metrics: any MetricsFactory
+    /// Announces each newly closed candle once stored (`candle.closed`).
+    let publisher: any EventPublisher
     /// Open time of the newest candle published, per pair and interval.
     var published: [String: Date] = [:]
 
-    public init(storage: any Storage, feed: CandleFeed, metrics: any MetricsFactory = MetricsSystem.factory) {
+    public init(
+        storage: any Storage, feed: CandleFeed, metrics: any MetricsFactory = MetricsSystem.factory, publisher: any EventPublisher = NoEventPublisher()
+    ) {
+        self.publisher = publisher
         self.storage = storage
         self.feed = feed
         self.metrics = metrics
@@ -30,7 +35,10 @@ public actor CandleSink {
         let key = "\(first.pair)|\(first.intervalMinutes)"
         let last = published[key] ?? .distantPast
         let fresh = candles.filter { $0.openTime > last && $0.openTime < closedBefore }
-        for candle in fresh { feed.publish(candle) }
+        for candle in fresh {
+            feed.publish(candle)
+            publisher.publish(.candleClosed(candle))
+        }
         if let newest = fresh.last?.openTime { published[key] = newest }
         return fresh.count
     }

@@ -158,7 +158,9 @@ public struct MarketDataCollector<C: TimeSource>: Service {
             let now = clock.wallTime
             for (key, ticker) in tickers {
                 guard let pair = byKey[key] else { continue }
-                try await storage.recordTicker(TickerSnapshot(pair: pair, time: now, ticker: ticker))
+                let snapshot = TickerSnapshot(pair: pair, time: now, ticker: ticker)
+                try await storage.recordTicker(snapshot)
+                sink.publisher.publish(.ticker(snapshot))
             }
             health.recordSuccess(at: now)
             return true

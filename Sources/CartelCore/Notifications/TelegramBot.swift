@@ -196,7 +196,7 @@ public struct TelegramBot<C: TimeSource>: Service {
             if current.paused == pausing {
                 return pausing ? "Already paused (by \(AlertText.escape(current.by)))." : "Not paused: entries are on."
             }
-            try await storage.setPause(PauseState(paused: pausing, by: "telegram", at: now))
+            _ = try await dashboard.setPaused(pausing, by: "telegram")
             return pausing ? "Paused: no new entries from the next candle on; exits still run." : "Resumed: entries from the next candle on."
         default:
             return "Unknown command \(AlertText.escape(command)). Send /help for the list."

@@ -26,6 +26,10 @@ public enum BusEvent: Sendable, Equatable {
 
     public static func channel(_ name: String) -> String { channelPrefix + name }
 
+    /// The cache key of a pair's latest ticker (the `ticker` message itself, kept for a minute).
+    public static func tickerCacheKey(_ pair: String) -> String { "signalcartel:cache:ticker:\(pair)" }
+    public static let tickerCacheSeconds = 60
+
     public var name: String {
         switch self {
         case .candleClosed: "candle.closed"
@@ -101,10 +105,22 @@ public enum BusEvent: Sendable, Equatable {
         }
     }
 
-    struct TickerData: Codable, Equatable {
-        var pair: String
-        var time: String
-        var bid, ask, last, volume24h: String
+    public struct TickerData: Codable, Equatable, Sendable {
+        public var pair: String
+        public var time: String
+        public var bid, ask, last, volume24h, vwap24h, low24h, high24h, openToday: String
+        public var trades24h: Int
+
+        /// The stored ticker again (nil when a field is not what a ticker holds).
+        public var snapshot: TickerSnapshot? {
+            guard let time = UTCTime.parseISO8601(self.time), let bid = DecimalText.parse(bid), let ask = DecimalText.parse(ask),
+                  let last = DecimalText.parse(last), let volume = DecimalText.parse(volume24h), let vwap = DecimalText.parse(vwap24h),
+                  let low = DecimalText.parse(low24h), let high = DecimalText.parse(high24h), let open = DecimalText.parse(openToday)
+            else { return nil }
+            return TickerSnapshot(
+                pair: pair, time: time, bid: bid, ask: ask, last: last, volume24h: volume, vwap24h: vwap, low24h: low, high24h: high,
+                openToday: open, tradeCount24h: trades24h)
+        }
 
         init(_ ticker: TickerSnapshot) {
             pair = ticker.pair
@@ -113,6 +129,11 @@ public enum BusEvent: Sendable, Equatable {
             ask = DecimalText.string(ticker.ask)
             last = DecimalText.string(ticker.last)
             volume24h = DecimalText.string(ticker.volume24h)
+            vwap24h = DecimalText.string(ticker.vwap24h)
+            low24h = DecimalText.string(ticker.low24h)
+            high24h = DecimalText.string(ticker.high24h)
+            openToday = DecimalText.string(ticker.openToday)
+            trades24h = ticker.tradeCount24h
         }
     }
 
@@ -259,10 +280,34 @@ public struct BusNotice: Sendable, Equatable, Decodable {
     }
 }
 
+/// A ticker as the cache holds it: the `data` of a `ticker` message.
+public struct CachedTicker: Sendable, Decodable {
+    public var data: BusEvent.TickerData
+
+    public static func decode(_ bytes: [UInt8]) -> BusEvent.TickerData? {
+        guard let message = try? JSONDecoder().decode(CachedTicker.self, from: Data(bytes)) else { return nil }
+        return message.data
+    }
+}
+
+/// A short-lived cache shared by every process (Redis): a miss, or Redis being down, means
+/// "read the database".
+public protocol SharedCache: Sendable {
+    func cached(_ key: String) async -> [UInt8]?
+    func cache(_ key: String, _ value: String, ttlSeconds: Int)
+    func forget(_ key: String)
+}
+
 /// Where services announce what they committed: Redis when `REDIS_URL` is set, else nowhere
 /// (readers poll storage, as without Redis). Publishing never waits and never fails the caller.
 public protocol EventPublisher: Sendable {
     func publish(_ event: BusEvent)
+}
+
+/// Where a service hears announcements (Redis's subscriber connection).
+public protocol BusListener: Sendable {
+    /// Every delivery from now on.
+    func subscribe() -> AsyncStream<RedisLink.Delivery>
 }
 
 /// No message bus configured.

@@ -10,7 +10,7 @@ import Synchronization
 /// themselves with capped exponential backoff. Redis is optional: while it is unreachable or
 /// refuses the password, publishing drops messages (readers catch up from storage), the cache
 /// misses (readers go to the database), `status` says why, and nothing waits on it or exits.
-public final class RedisLink: Service, EventPublisher, Sendable {
+public final class RedisLink: Service, EventPublisher, SharedCache, BusListener, Sendable {
     /// What a subscriber of the link receives.
     public enum Delivery: Sendable, Equatable {
         /// A message on a subscribed channel.
@@ -87,8 +87,13 @@ public final class RedisLink: Service, EventPublisher, Sendable {
 
     // MARK: - Publishing and the cache
 
+    /// Publishes the event; a ticker is also cached as its pair's latest.
     public func publish(_ event: BusEvent) {
-        publish(event.payload(source: source, at: Date()), to: event.channel)
+        let payload = event.payload(source: source, at: Date())
+        publish(payload, to: event.channel)
+        if case .ticker(let ticker) = event {
+            cache(BusEvent.tickerCacheKey(ticker.pair), payload, ttlSeconds: BusEvent.tickerCacheSeconds)
+        }
     }
 
     /// Sends `PUBLISH` without waiting for the reply.
@@ -129,6 +134,12 @@ public final class RedisLink: Service, EventPublisher, Sendable {
     public func cache(_ key: String, _ value: String, ttlSeconds: Int) {
         guard let connection = state.withLock({ $0.command }) else { return }
         connection.send(["SET", key, value, "EX", String(max(ttlSeconds, 1))]) { _ in }
+    }
+
+    /// `DEL key`, without waiting.
+    public func forget(_ key: String) {
+        guard let connection = state.withLock({ $0.command }) else { return }
+        connection.send(["DEL", key]) { _ in }
     }
 
     func countCache(_ result: String) {

@@ -29,6 +29,8 @@ public struct HeartbeatService<C: TimeSource>: Service {
     let detail: @Sendable () -> String?
     let logger: Logger
     let ready: AsyncStream<Void>?
+    /// Announces the state changes (`running` once stored, `stopped`) as `service.state`.
+    let publisher: any EventPublisher
 
     /// - Parameter ready: when given, the first beat waits for one element from it (the website
     ///   waits until its port is bound, so an instance that cannot bind never overwrites the
@@ -38,8 +40,9 @@ public struct HeartbeatService<C: TimeSource>: Service {
         intervalSeconds: Int, memoryBudgetMB: Int, memoryProbe: any MemoryProbe = ProcMemoryProbe(),
         clock: C,
         detail: @escaping @Sendable () -> String? = { nil }, ready: AsyncStream<Void>? = nil,
-        logger: Logger
+        publisher: any EventPublisher = NoEventPublisher(), logger: Logger
     ) {
+        self.publisher = publisher
         self.ready = ready
         self.service = service
         self.storage = storage
@@ -59,9 +62,11 @@ public struct HeartbeatService<C: TimeSource>: Service {
                 for await _ in ready { break }
             }
             var failures = 0
+            var announced = false
             while !Task.isCancelled {
                 try checkMemory()
-                failures = await beat(.running, failures: failures)
+                failures = await beat(.running, failures: failures, announced: announced)
+                if failures == 0 { announced = true }
                 do {
                     try await clock.sleep(for: interval)
                 } catch {
@@ -86,14 +91,16 @@ public struct HeartbeatService<C: TimeSource>: Service {
         }
     }
 
-    /// Writes one heartbeat; returns the new count of consecutive failures.
-    func beat(_ state: HeartbeatState, failures: Int) async -> Int {
+    /// Writes one heartbeat (announcing `stopped`, and `running` once: `announced` false);
+    /// returns the new count of consecutive failures.
+    func beat(_ state: HeartbeatState, failures: Int, announced: Bool = true) async -> Int {
         let heartbeat = Heartbeat(
             service: service, pid: identity.pid, host: identity.host, version: identity.version,
             startedAt: identity.startedAt, lastBeat: clock.wallTime, state: state, detail: detail(),
             intervalSeconds: intervalSeconds, residentBytes: memoryProbe.residentBytes())
         do {
             try await storage.storage().recordHeartbeat(heartbeat)
+            if state != .running || !announced { publisher.publish(.serviceState(BusEvent.ServiceStateData(heartbeat))) }
             if failures > 0 { logger.info("heartbeat recovered", metadata: ["failed_beats": "\(failures)"]) }
             return 0
         } catch is CancellationError {

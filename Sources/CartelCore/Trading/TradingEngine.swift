@@ -70,6 +70,8 @@ public actor TradingEngine {
     let clock: any WallClock
     let logger: Logger
     let metrics: any MetricsFactory
+    /// Announces signals, orders, fills and closed trades once stored (Redis, when configured).
+    let publisher: any EventPublisher
     public nonisolated let mode: TradingMode
     var ledger: PortfolioLedger
     var account: LedgerAccount?
@@ -94,8 +96,10 @@ public actor TradingEngine {
 
     public init(
         storage: any LedgerStorage, broker: any Broker, configuration: TradingConfiguration, instruments: (any InstrumentDirectory)? = nil,
-        clock: any WallClock = SystemTime(), logger: Logger, metrics: any MetricsFactory = MetricsSystem.factory
+        clock: any WallClock = SystemTime(), logger: Logger, metrics: any MetricsFactory = MetricsSystem.factory,
+        publisher: any EventPublisher = NoEventPublisher()
     ) {
+        self.publisher = publisher
         self.storage = storage
         self.broker = broker
         self.configuration = configuration
@@ -192,8 +196,7 @@ public actor TradingEngine {
             halts[.account] = nil
             // Orders from before the account existed are in the balances it starts from.
             for order in try await storage.unfinishedOrders(mode: mode) {
-                try await storage.updateOrder(
-                    id: order.id, status: .abandoned, exchangeOrderID: nil,
+                try await updateOrder(order, status: .abandoned, exchangeOrderID: nil,
                     error: "placed before the \(mode.rawValue) ledger was opened from Kraken's balances, which hold its outcome", at: now)
                 inFlight[order.id] = nil
                 logger.warning("order from before the ledger was opened is left to the balances", metadata: ["order": "\(order.clientOrderID)"])
@@ -245,15 +248,13 @@ public actor TradingEngine {
         inFlight = [:]
         for order in try await storage.unfinishedOrders(mode: mode) {
             guard mode == .live else {
-                try await storage.updateOrder(
-                    id: order.id, status: .abandoned, exchangeOrderID: nil, error: "engine stopped before the fill was booked", at: now)
+                try await updateOrder(order, status: .abandoned, exchangeOrderID: nil, error: "engine stopped before the fill was booked", at: now)
                 logger.warning("order left unfinished by a stop marked abandoned", metadata: ["order": "\(order.clientOrderID)"])
                 continue
             }
             var order = order
             if order.status == .submitting {
-                try await storage.updateOrder(
-                    id: order.id, status: .unknown, exchangeOrderID: nil, error: "engine stopped before Kraken answered", at: now)
+                try await updateOrder(order, status: .unknown, exchangeOrderID: nil, error: "engine stopped before Kraken answered", at: now)
                 order.status = .unknown
                 order.updatedAt = now
                 logger.error(
@@ -401,7 +402,7 @@ public actor TradingEngine {
             for (key, position) in ledger.positions.sorted(by: { $0.key < $1.key }) where position.pair == pair {
                 guard let id = Int64(key), let trigger = levels[id]?.trigger(at: price), !isBusy(id), mayExit(id) else { continue }
                 let interval = known[id]?.intervalMinutes ?? 1
-                let signalID = try await storage.recordSignal(
+                let signalID = try await recordSignal(
                     strategyID: id, pair: pair, intervalMinutes: interval, candleTime: time, signal: StrategySignal(.exit, trigger.rawValue, confidence: 1),
                     price: price, at: clock.wallTime)
                 _ = try await place(
@@ -455,8 +456,7 @@ public actor TradingEngine {
             let misses = (emptyLookups[order.id] ?? 0) + 1
             emptyLookups[order.id] = misses
             guard misses >= Self.unknownOrderLookups, now.timeIntervalSince(order.updatedAt) >= Self.unknownOrderGrace else { return }
-            try await storage.updateOrder(
-                id: order.id, status: .abandoned, exchangeOrderID: nil,
+            try await updateOrder(order, status: .abandoned, exchangeOrderID: nil,
                 error: "Kraken lists no such order under userref \(order.userref) after \(misses) lookups: it was never placed (not resent)", at: now)
             emptyLookups[order.id] = nil
             finish(order)
@@ -465,7 +465,7 @@ public actor TradingEngine {
             return
         }
         emptyLookups[order.id] = nil
-        try await storage.updateOrder(id: order.id, status: .open, exchangeOrderID: found.exchangeOrderID, error: nil, at: now)
+        try await updateOrder(order, status: .open, exchangeOrderID: found.exchangeOrderID, error: nil, at: now)
         var accepted = order
         accepted.status = .open
         accepted.exchangeOrderID = found.exchangeOrderID
@@ -600,7 +600,7 @@ public actor TradingEngine {
 
     func enter(_ id: Int64, signal: StrategySignal, candle: Candle) async throws {
         guard let record = instances[id]?.record else { return }
-        let signalID = try await storage.recordSignal(
+        let signalID = try await recordSignal(
             strategyID: id, pair: record.pair, intervalMinutes: record.intervalMinutes, candleTime: candle.openTime, signal: signal,
             price: candle.close, at: clock.wallTime)
         guard let instance = instances[id] else { return }
@@ -681,7 +681,7 @@ public actor TradingEngine {
             instances[id]?.strategy.setPosition(open: holdsOrBuying(id))
             return
         }
-        let signalID = try await storage.recordSignal(
+        let signalID = try await recordSignal(
             strategyID: id, pair: record.pair, intervalMinutes: record.intervalMinutes, candleTime: candle.openTime, signal: signal,
             price: candle.close, at: clock.wallTime)
         _ = try await place(
@@ -689,6 +689,23 @@ public actor TradingEngine {
             pair: position.pair, side: .sell, quantity: position.quantity, referencePrice: candle.close, time: candle.closeTime,
             reason: signal.reason)
         instances[id]?.strategy.setPosition(open: holdsOrBuying(id))
+    }
+
+    /// Stores an order's new status, then announces it.
+    func updateOrder(_ order: OrderRecord, status: OrderRecord.Status, exchangeOrderID: String?, error: String?, at time: Date) async throws {
+        try await storage.updateOrder(id: order.id, status: status, exchangeOrderID: exchangeOrderID, error: error, at: time)
+        publisher.publish(.order(BusEvent.OrderData(order, status: status, exchangeOrderID: exchangeOrderID ?? order.exchangeOrderID, error: error)))
+    }
+
+    /// Stores a signal, then announces it; returns its id.
+    func recordSignal(
+        strategyID: Int64, pair: String, intervalMinutes: Int, candleTime: Date, signal: StrategySignal, price: Decimal, at time: Date
+    ) async throws -> Int64 {
+        let id = try await storage.recordSignal(
+            strategyID: strategyID, pair: pair, intervalMinutes: intervalMinutes, candleTime: candleTime, signal: signal, price: price, at: time)
+        publisher.publish(.signal(BusEvent.SignalData(
+            signalID: id, strategyID: strategyID, pair: pair, interval: intervalMinutes, signal: signal, price: price, candleTime: candleTime)))
+        return id
     }
 
     /// Records the order (`submitting`, its userref = its id), asks the broker, and settles the
@@ -704,6 +721,7 @@ public actor TradingEngine {
             quantity: lot.roundQuantity(quantity), status: .submitting, createdAt: time, updatedAt: clock.wallTime, reason: reason, atr: atr)
         do {
             order.id = try await storage.recordOrder(order, at: order.updatedAt)
+            publisher.publish(.order(BusEvent.OrderData(order, status: order.status, exchangeOrderID: nil, error: nil)))
         } catch let error as StorageError where error.kind == .duplicate {
             // The same client order id exists: this candle was already acted on before a restart.
             logger.warning("order not placed twice", metadata: ["order": "\(clientOrderID)"])
@@ -732,18 +750,18 @@ public actor TradingEngine {
         case .filled(let fill):
             return try await book(fill, order: order, fromExchange: false) ? .filled : .notPlaced
         case .accepted(let txid):
-            try await storage.updateOrder(id: order.id, status: .open, exchangeOrderID: txid, error: nil, at: now)
+            try await updateOrder(order, status: .open, exchangeOrderID: txid, error: nil, at: now)
             inFlight[order.id]?.status = .open
             inFlight[order.id]?.exchangeOrderID = txid
             logger.info("order accepted by Kraken", metadata: metadata.merging(["txid": "\(txid)"]) { $1 })
             return .pending
         case .validated(let description):
-            try await storage.updateOrder(id: order.id, status: .validated, exchangeOrderID: nil, error: nil, at: now)
+            try await updateOrder(order, status: .validated, exchangeOrderID: nil, error: nil, at: now)
             finish(order)
             logger.info("order validated by Kraken, nothing executed", metadata: metadata.merging(["description": "\(description)"]) { $1 })
             return .notPlaced
         case .rejected(let why):
-            try await storage.updateOrder(id: order.id, status: .rejected, exchangeOrderID: nil, error: why, at: now)
+            try await updateOrder(order, status: .rejected, exchangeOrderID: nil, error: why, at: now)
             finish(order)
             if order.side == .sell, Self.refusalRepeats(why) {
                 // An exit the exchange will refuse again (a remainder below its minimum order,
@@ -758,7 +776,7 @@ public actor TradingEngine {
             }
             return .notPlaced
         case .unknown(let why) where mode == .live:
-            try await storage.updateOrder(id: order.id, status: .unknown, exchangeOrderID: nil, error: why, at: now)
+            try await updateOrder(order, status: .unknown, exchangeOrderID: nil, error: why, at: now)
             inFlight[order.id]?.status = .unknown
             inFlight[order.id]?.updatedAt = now
             logger.error(
@@ -767,7 +785,7 @@ public actor TradingEngine {
             return .pending
         case .unknown(let why):
             // validate=true executes nothing, whatever happened to the answer.
-            try await storage.updateOrder(id: order.id, status: .abandoned, exchangeOrderID: nil, error: "no answer to a validate-only order: \(why)", at: now)
+            try await updateOrder(order, status: .abandoned, exchangeOrderID: nil, error: "no answer to a validate-only order: \(why)", at: now)
             finish(order)
             logger.warning("validate-only order got no answer", metadata: metadata.merging(["error": "\(why)"]) { $1 })
             return .notPlaced
@@ -779,7 +797,7 @@ public actor TradingEngine {
         case .filled(let fill):
             _ = try await book(fill, order: order, fromExchange: true)
         case .ended(let why):
-            try await storage.updateOrder(id: order.id, status: .canceled, exchangeOrderID: nil, error: why, at: now)
+            try await updateOrder(order, status: .canceled, exchangeOrderID: nil, error: why, at: now)
             finish(order)
             logger.warning("exchange order ended unfilled", metadata: ["order": "\(order.clientOrderID)", "reason": "\(why)"])
         case .open:
@@ -807,8 +825,7 @@ public actor TradingEngine {
         if fromExchange {
             let result = next.record(fill, side: order.side, strategyKey: key, pair: order.pair, reason: reason)
             if case .nonPositive(let what)? = result.anomaly {
-                try await storage.updateOrder(
-                    id: order.id, status: .rejected, exchangeOrderID: nil, error: "Kraken reported an impossible fill (\(what))", at: clock.wallTime)
+                try await updateOrder(order, status: .rejected, exchangeOrderID: nil, error: "Kraken reported an impossible fill (\(what))", at: clock.wallTime)
                 finish(order)
                 logger.critical("exchange fill not booked: impossible values", metadata: ["order": "\(order.clientOrderID)", "fill": "\(fill)"])
                 return false
@@ -823,7 +840,7 @@ public actor TradingEngine {
             do {
                 trade = try next.apply(fill, side: order.side, strategyKey: key, pair: order.pair, reason: reason)
             } catch {
-                try await storage.updateOrder(id: order.id, status: .rejected, exchangeOrderID: nil, error: "fill not booked: \(error)", at: clock.wallTime)
+                try await updateOrder(order, status: .rejected, exchangeOrderID: nil, error: "fill not booked: \(error)", at: clock.wallTime)
                 finish(order)
                 logger.error("fill refused by the ledger", metadata: ["order": "\(order.clientOrderID)", "error": "\(error)"])
                 return false
@@ -837,9 +854,11 @@ public actor TradingEngine {
                     entry: position.averagePrice, rules: exitRules(for: id), atr: order.atr ?? instances[id]?.latestATR, lot: await lot(order.pair))
                 : levels[id] ?? ExitLevels()
         }
-        try await storage.recordFill(
-            LedgerFill(orderID: order.id, strategyID: id, pair: order.pair, side: order.side, fill: fill, reason: reason),
-            position: position, levels: protection, closedTrade: trade, orderFilled: true)
+        let booked = LedgerFill(orderID: order.id, strategyID: id, pair: order.pair, side: order.side, fill: fill, reason: reason)
+        try await storage.recordFill(booked, position: position, levels: protection, closedTrade: trade, orderFilled: true)
+        publisher.publish(.fill(BusEvent.FillData(booked)))
+        publisher.publish(.order(BusEvent.OrderData(order, status: .filled, exchangeOrderID: order.exchangeOrderID, error: nil)))
+        if let trade { publisher.publish(.tradeClosed(BusEvent.TradeClosedData(strategyID: id, trade))) }
         ledger = next
         levels[id] = position == nil ? nil : protection
         lastBooking = clock.wallTime

@@ -27,7 +27,9 @@ public enum CandleFreshness {
 public struct TradingEngineService<C: TimeSource>: Service {
     public enum CandleSource: Sendable {
         case feed(CandleFeed)
-        case storage(poll: Duration)
+        /// Final candles read from storage every `poll`, and at once for a series whose
+        /// `candle.closed` message `bus` delivers (the poll then only catches up on lost messages).
+        case storage(poll: Duration, bus: (any BusListener)? = nil)
     }
 
     let engine: TradingEngine
@@ -35,6 +37,8 @@ public struct TradingEngineService<C: TimeSource>: Service {
     let seed: [StrategySpec]
     let source: CandleSource
     let tickerPoll: Duration
+    /// `ticker` messages: a pair with a position is checked at once, not at the next poll.
+    let tickerBus: (any BusListener)?
     let reloadEvery: Duration
     let balanceSyncEvery: Duration
     /// In external mode, marked healthy after each poll of the stored candles.
@@ -47,7 +51,7 @@ public struct TradingEngineService<C: TimeSource>: Service {
 
     public init(
         engine: TradingEngine, storage: any Storage & LedgerStorage, seed: [StrategySpec], source: CandleSource, tickerPoll: Duration,
-        reloadEvery: Duration = .seconds(10), balanceSyncEvery: Duration = .seconds(60), health: CollectorHealth? = nil, clock: C,
+        tickerBus: (any BusListener)? = nil, reloadEvery: Duration = .seconds(10), balanceSyncEvery: Duration = .seconds(60), health: CollectorHealth? = nil, clock: C,
         lock: TradingEngineLock? = nil, logger: Logger, metrics: any MetricsFactory = MetricsSystem.factory
     ) {
         self.lock = lock
@@ -56,6 +60,7 @@ public struct TradingEngineService<C: TimeSource>: Service {
         self.seed = seed
         self.source = source
         self.tickerPoll = tickerPoll
+        self.tickerBus = tickerBus
         self.reloadEvery = reloadEvery
         self.balanceSyncEvery = balanceSyncEvery
         self.health = health
@@ -114,10 +119,15 @@ public struct TradingEngineService<C: TimeSource>: Service {
             for await candle in feed.subscribe().cancelOnGracefulShutdown() {
                 try await take(candle, startedAt: started)
             }
-        case .storage(let poll):
+        case .storage(let poll, let bus):
             var seen: [TradingEngine.StrategyKey: Date] = [:]
-            while !Task.isCancelled, !Task.isShuttingDownGracefully {
-                for key in await engine.strategyKeys() {
+            // nil: a poll (every series); a key: its `candle.closed` message arrived.
+            let wakeUps = bus.map { Self.candleKeys($0.subscribe()) }
+            var first = true
+            for await wake in wakes(every: poll, wakeUps, immediately: true) {
+                let keys = await engine.strategyKeys()
+                let due = wake.map { key in keys.filter { $0 == key } } ?? keys
+                for key in due {
                     do {
                         // Only final candles: the collector marks a candle final when a later one
                         // exists, so each reaches the engine once, in its final form.
@@ -125,6 +135,8 @@ public struct TradingEngineService<C: TimeSource>: Service {
                         for candle in try await storage.closedCandles(pair: key.pair, intervalMinutes: key.interval, after: after) {
                             try await take(candle, startedAt: started)
                             seen[key] = candle.openTime
+                            Counter(label: "trading_candles_received_total", dimensions: [("via", wake == nil ? "poll" : "redis")], factory: metrics)
+                                .increment()
                         }
                     } catch is CancellationError {
                         throw CancellationError()
@@ -132,10 +144,78 @@ public struct TradingEngineService<C: TimeSource>: Service {
                         logger.error("stored candles not read", metadata: ["pair": "\(key.pair)", "interval": "\(key.interval)", "error": "\(error)"])
                     }
                 }
-                health?.recordSuccess(at: clock.wallTime)
-                try await clock.sleep(for: poll)
+                if wake == nil || first { health?.recordSuccess(at: clock.wallTime) }
+                first = false
             }
         }
+    }
+
+    /// The series each `candle.closed` message names; a (re)subscription is a catch-up poll.
+    static func candleKeys(_ deliveries: AsyncStream<RedisLink.Delivery>) -> AsyncStream<TradingEngine.StrategyKey?> {
+        AsyncStream { continuation in
+            let task = Task {
+                for await delivery in deliveries {
+                    switch delivery {
+                    case .subscribed:
+                        continuation.yield(nil)
+                    case .message(let message):
+                        guard let notice = BusNotice.decode(message), notice.event == "candle.closed",
+                              let pair = notice.data.pair, let interval = notice.data.interval
+                        else { continue }
+                        continuation.yield(TradingEngine.StrategyKey(pair: pair, interval: interval))
+                    }
+                }
+                continuation.finish()
+            }
+            continuation.onTermination = { _ in task.cancel() }
+        }
+    }
+
+    /// The pair each `ticker` message names; a (re)subscription checks every pair.
+    static func tickerPairs(_ deliveries: AsyncStream<RedisLink.Delivery>) -> AsyncStream<String?> {
+        AsyncStream { continuation in
+            let task = Task {
+                for await delivery in deliveries {
+                    switch delivery {
+                    case .subscribed:
+                        continuation.yield(nil)
+                    case .message(let message):
+                        guard let notice = BusNotice.decode(message), notice.event == "ticker", let pair = notice.data.pair else { continue }
+                        continuation.yield(pair)
+                    }
+                }
+                continuation.finish()
+            }
+            continuation.onTermination = { _ in task.cancel() }
+        }
+    }
+
+    /// nil at once (with `immediately`) and after every `period`, and each wake-up as it comes,
+    /// in one sequence (its reader never runs two passes at once); ends at cancellation or
+    /// graceful shutdown.
+    func wakes<T: Sendable>(every period: Duration, _ wakeUps: AsyncStream<T?>?, immediately: Bool) -> AsyncStream<T?> {
+        // Bounded: ticks that pile up behind a slow pass are one catch-up, and a wake-up lost to
+        // the bound is caught by the next poll.
+        let (stream, continuation) = AsyncStream<T?>.makeStream(bufferingPolicy: .bufferingNewest(64))
+        let clock = self.clock
+        if immediately { continuation.yield(nil) }
+        let task = Task {
+            await withDiscardingTaskGroup { group in
+                group.addTask {
+                    while !Task.isCancelled, !Task.isShuttingDownGracefully, (try? await clock.sleep(for: period)) != nil {
+                        continuation.yield(nil)
+                    }
+                    continuation.finish()
+                }
+                if let wakeUps {
+                    group.addTask {
+                        for await wake in wakeUps { continuation.yield(wake) }
+                    }
+                }
+            }
+        }
+        continuation.onTermination = { _ in task.cancel() }
+        return stream
     }
 
     /// A final candle: traded when fresh, else (a backlog after an outage) only learned from.
@@ -160,8 +240,10 @@ public struct TradingEngineService<C: TimeSource>: Service {
     /// than ``maxTickerAge`` (the collector stopped, or the engine was down) is not a price.
     func watchTickers() async throws {
         var seen: [String: Date] = [:]
-        while !Task.isCancelled, !Task.isShuttingDownGracefully {
-            for pair in await engine.pairsWithPositions.sorted() {
+        let wakeUps = tickerBus.map { Self.tickerPairs($0.subscribe()) }
+        for await wake in wakes(every: tickerPoll, wakeUps, immediately: true) {
+            let held = await engine.pairsWithPositions
+            for pair in held.sorted() where wake == nil || wake == pair {
                 do {
                     guard let ticker = try await storage.latestTicker(pair: pair), ticker.time > seen[pair] ?? .distantPast else { continue }
                     seen[pair] = ticker.time
@@ -171,7 +253,6 @@ public struct TradingEngineService<C: TimeSource>: Service {
                     logger.error("ticker not checked", metadata: ["pair": "\(pair)", "error": "\(error)"])
                 }
             }
-            try await clock.sleep(for: tickerPoll)
         }
     }
 

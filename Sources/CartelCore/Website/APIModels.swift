@@ -3,7 +3,7 @@ import Foundation
 // The JSON bodies of `/api/*`, described in the OpenAPI document (`OpenAPIDocument.yaml`).
 // Money, prices and volumes are exact decimal strings, times ISO-8601 UTC.
 
-public struct ServiceStatusDTO: Encodable, Sendable {
+public struct ServiceStatusDTO: Codable, Sendable {
     public var name: String
     /// `running`, `stopped`, `stale` (no heartbeat for three intervals) or `unknown` (never seen).
     public var state: String
@@ -17,7 +17,7 @@ public struct ServiceStatusDTO: Encodable, Sendable {
     public var detail: String?
 }
 
-public struct StatusDTO: Encodable, Sendable {
+public struct StatusDTO: Codable, Sendable {
     public var mode: String
     public var paused: Bool
     public var pausedBy: String?

@@ -10,8 +10,17 @@ public struct Dashboard: Sendable {
     public let identity: ProcessIdentity
     let clock: any WallClock
     let cache = FigureCache()
+    /// Announces pause changes once stored.
+    let publisher: any EventPublisher
+    /// Latest tickers and the status summary shared between processes (Redis), when configured.
+    let shared: (any SharedCache)?
 
-    public init(provider: any StorageProvider, trading: TradingConfiguration, identity: ProcessIdentity, clock: any WallClock = SystemTime()) {
+    public init(
+        provider: any StorageProvider, trading: TradingConfiguration, identity: ProcessIdentity, clock: any WallClock = SystemTime(),
+        publisher: any EventPublisher = NoEventPublisher(), shared: (any SharedCache)? = nil
+    ) {
+        self.publisher = publisher
+        self.shared = shared
         self.provider = provider
         self.trading = trading
         self.identity = identity
@@ -36,7 +45,54 @@ public struct Dashboard: Sendable {
 
     // MARK: - Status and markets
 
+    /// The status summary: from the shared cache (Redis) when a process computed it in the last
+    /// ``statusCacheSeconds``, else from the database (and then cached).
     public func status() async throws -> StatusDTO {
+        guard let shared else { return try await computeStatus() }
+        if let bytes = await shared.cached(Self.statusCacheKey), let cached = try? Self.cacheDecoder.decode(StatusDTO.self, from: Data(bytes)) {
+            return cached
+        }
+        let status = try await computeStatus()
+        if let data = try? Self.cacheEncoder.encode(status) {
+            shared.cache(Self.statusCacheKey, String(decoding: data, as: UTF8.self), ttlSeconds: Self.statusCacheSeconds)
+        }
+        return status
+    }
+
+    public static let statusCacheKey = "signalcartel:cache:status"
+    public static let statusCacheSeconds = 2
+
+    static let cacheEncoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.dateEncodingStrategy = .custom { date, encoder in
+            var container = encoder.singleValueContainer()
+            try container.encode(UTCTime.iso8601(date, fractional: true))
+        }
+        return encoder
+    }()
+
+    static let cacheDecoder: JSONDecoder = {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .custom { decoder in
+            let text = try decoder.singleValueContainer().decode(String.self)
+            guard let date = UTCTime.parseISO8601(text) else {
+                throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "not an ISO-8601 time"))
+            }
+            return date
+        }
+        return decoder
+    }()
+
+    /// A pair's latest ticker: the shared cache's (written by the collector with each ticker
+    /// it stores), else the database's.
+    public func latestTicker(pair: String) async throws -> TickerSnapshot? {
+        if let shared, let bytes = await shared.cached(BusEvent.tickerCacheKey(pair)), let ticker = CachedTicker.decode(bytes)?.snapshot {
+            return ticker
+        }
+        return try await storage.latestTicker(pair: pair)
+    }
+
+    func computeStatus() async throws -> StatusDTO {
         let now = clock.wallTime
         let beats = try await storage.heartbeats()
         let pause = try await storage.pauseState()
@@ -61,7 +117,7 @@ public struct Dashboard: Sendable {
         var markets: [MarketDTO] = []
         for pair in pairs {
             let status = statuses.first { $0.pair == pair }
-            let ticker = try await storage.latestTicker(pair: pair).map { t in
+            let ticker = try await latestTicker(pair: pair).map { t in
                 TickerDTO(
                     time: t.time, bid: DecimalText.string(t.bid), ask: DecimalText.string(t.ask), last: DecimalText.string(t.last),
                     volume24h: DecimalText.string(t.volume24h), low24h: DecimalText.string(t.low24h), high24h: DecimalText.string(t.high24h))
@@ -173,7 +229,7 @@ public struct Dashboard: Sendable {
         let names = Dictionary(uniqueKeysWithValues: try await storage.strategies().map { ($0.id, $0.name) })
         var positions: [PositionDTO] = []
         for row in try await storage.openPositions(mode: mode) {
-            let mark = try await storage.latestTicker(pair: row.pair)?.last
+            let mark = try await latestTicker(pair: row.pair)?.last
             let pnl = mark.map { ($0 - row.averagePrice) * row.quantity }
             let percent = mark.flatMap { mark -> Double? in
                 guard row.averagePrice > 0 else { return nil }
@@ -299,6 +355,8 @@ public struct Dashboard: Sendable {
     public func setPaused(_ paused: Bool, by source: String) async throws -> PauseDTO {
         let state = PauseState(paused: paused, by: source, at: clock.wallTime)
         try await storage.setPause(state)
+        publisher.publish(.pause(state))
+        shared?.forget(Self.statusCacheKey)
         return PauseDTO(paused: state.paused, by: state.by, at: state.at)
     }
 

@@ -31,11 +31,18 @@ public actor EventHub<C: TimeSource>: Service {
     public nonisolated let followed = Atomic<Int64>(-1)
     var stopped = false
     let onClientsChanged: @Sendable (Int) -> Void
+    /// Redis deliveries (a commit was announced): each makes the hub read the journal now
+    /// rather than at its next poll. The journal stays what is streamed.
+    let wakeUps: AsyncStream<RedisLink.Delivery>?
 
+    /// - Parameter poll: how often the journal is read without a wake-up (a catch-up when
+    ///   `wakeUps` come from Redis).
     public init(
         storage: any StorageProvider, clock: C, maxClients: Int, poll: Duration = .milliseconds(250), heartbeatEvery: Duration = .seconds(15),
-        keep: TimeInterval = 86_400, logger: Logger, onClientsChanged: @escaping @Sendable (Int) -> Void = { _ in }
+        keep: TimeInterval = 86_400, wakeUps: AsyncStream<RedisLink.Delivery>? = nil, logger: Logger,
+        onClientsChanged: @escaping @Sendable (Int) -> Void = { _ in }
     ) {
+        self.wakeUps = wakeUps
         self.storage = storage
         self.clock = clock
         self.maxClients = maxClients
@@ -66,39 +73,62 @@ public actor EventHub<C: TimeSource>: Service {
     public var clientCount: Int { clients.count }
 
     public func run() async throws {
+        // Timer ticks (every poll: a step, and the keep-alive and prune schedules) and wake-ups
+        // (a Redis message announced a commit: a step now) go through one stream, so steps
+        // never overlap.
+        let (ticks, tick) = AsyncStream<Bool>.makeStream()
+        let poll = self.poll
+        let clock = self.clock
+        let wakeUps = self.wakeUps
         await cancelWhenGracefulShutdown {
-            var sinceKeepAlive = Duration.zero
-            var sincePrune = Duration.seconds(3600)
-            var failures = 0
-            while !Task.isCancelled {
-                do {
-                    try await self.step()
-                    if failures > 0 { self.logger.info("events journal readable again") }
-                    failures = 0
-                } catch is CancellationError {
-                    break
-                } catch {
-                    if failures % 40 == 0 { self.logger.warning("cannot read the events journal", metadata: ["error": "\(error)"]) }
-                    failures += 1
+            await withDiscardingTaskGroup { group in
+                group.addTask {
+                    while (try? await clock.sleep(for: poll)) != nil { tick.yield(true) }
+                    tick.finish()
                 }
-                if sinceKeepAlive >= self.heartbeatEvery {
-                    await self.broadcast(.keepAlive)
-                    sinceKeepAlive = .zero
+                if let wakeUps {
+                    group.addTask {
+                        for await _ in wakeUps { tick.yield(false) }
+                    }
                 }
-                if sincePrune >= .seconds(600) {
-                    sincePrune = .zero
-                    await self.prune()
-                }
-                do {
-                    try await self.clock.sleep(for: self.poll)
-                } catch {
-                    break
-                }
-                sinceKeepAlive += self.poll
-                sincePrune += self.poll
+                await self.follow(ticks)
+                group.cancelAll()
             }
         }
         stop()
+    }
+
+    /// Steps on every tick and wake-up until the ticks end (cancellation).
+    func follow(_ ticks: AsyncStream<Bool>) async {
+        var sinceKeepAlive = Duration.zero
+        var sincePrune = Duration.seconds(3600)
+        var failures = 0
+        await step(failures: &failures)
+        for await isTimer in ticks {
+            await step(failures: &failures)
+            guard isTimer else { continue }
+            sinceKeepAlive += poll
+            sincePrune += poll
+            if sinceKeepAlive >= heartbeatEvery {
+                broadcast(.keepAlive)
+                sinceKeepAlive = .zero
+            }
+            if sincePrune >= .seconds(600) {
+                sincePrune = .zero
+                await prune()
+            }
+        }
+    }
+
+    func step(failures: inout Int) async {
+        do {
+            try await step()
+            if failures > 0 { logger.info("events journal readable again") }
+            failures = 0
+        } catch {
+            if failures % 40 == 0 { logger.warning("cannot read the events journal", metadata: ["error": "\(error)"]) }
+            failures += 1
+        }
     }
 
     func stop() {

@@ -27,13 +27,16 @@ public struct HealthReport: Sendable, Equatable, Encodable {
     public var version: String
     public var uptimeSeconds: Int
     public var database: String
+    /// `not configured`, `ok`, or `degraded: <why>` (Redis is optional: it never makes the
+    /// website unhealthy).
+    public var redis: String
     public var services: [String: Peer]
 
     public var isHealthy: Bool { status == "ok" }
 
     /// Builds the report from what the database said (or the error it gave).
     public static func make(
-        heartbeats: Result<[Heartbeat], any Error>, identity: ProcessIdentity, now: Date
+        heartbeats: Result<[Heartbeat], any Error>, identity: ProcessIdentity, now: Date, redis: String = "not configured"
     ) -> HealthReport {
         let peers: [ServiceName] = [.tradingEngine, .marketData]
         var services: [String: Peer] = [:]
@@ -56,6 +59,7 @@ public struct HealthReport: Sendable, Equatable, Encodable {
             version: identity.version,
             uptimeSeconds: max(0, Int(now.timeIntervalSince(identity.startedAt))),
             database: databaseOK ? "ok" : "unreachable",
+            redis: redis,
             services: services)
     }
 }

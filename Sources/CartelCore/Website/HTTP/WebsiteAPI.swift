@@ -10,6 +10,7 @@ struct WebsiteAPI: Sendable {
     let hub: EventHub<SystemTime>
     let storage: any StorageProvider
     let identity: ProcessIdentity
+    let redis: RedisLink?
     let logger: Logger
     let cache = ResponseCache()
 
@@ -33,7 +34,7 @@ struct WebsiteAPI: Sendable {
             // Recomputed at most every half second: a health check polled in a tight loop (a
             // load balancer, a script) reads the database twice a second, not per request.
             return try await cache.json("health", marker: 0, maxAge: .milliseconds(500)) {
-                try await WebsiteApp.healthBody(storage: storage, identity: identity, logger: logger)
+                try await WebsiteApp.healthBody(storage: storage, identity: identity, redis: redis, logger: logger)
             }
         }
         get(router, "/api/status") { _ in try await dashboard.status() }

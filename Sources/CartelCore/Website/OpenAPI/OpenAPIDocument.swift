@@ -271,13 +271,19 @@ components:
           properties: { code: { type: string }, message: { type: string } }
     Health:
       type: object
-      required: [status, service, version, uptimeSeconds, database, services]
+      required: [status, service, version, uptimeSeconds, database, redis, services]
       properties:
         status: { type: string, enum: [ok, degraded] }
         service: { type: string }
         version: { type: string }
         uptimeSeconds: { type: integer }
         database: { type: string, enum: [ok, unreachable] }
+        redis:
+          type: string
+          pattern: "^(not configured|ok|degraded: .+)$"
+          description: >-
+            `not configured` without REDIS_URL; `degraded: <why>` while Redis is unreachable or refuses the password (the
+            site then reads the database and polls its journal: the status stays ok).
         services:
           type: object
           additionalProperties:
