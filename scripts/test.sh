@@ -16,8 +16,13 @@ swift build --build-tests
 unset SIGNALCARTEL_BIN_DIR
 # A throwaway PostgreSQL for the tests that need one (never a server already running).
 pg_dir=$(mktemp -d "${TMPDIR:-/tmp}/signalcartel-pg.XXXXXX")
-trap 'sc_pg_stop "$pg_dir"' EXIT
+redis_dir=$(mktemp -d "${TMPDIR:-/tmp}/signalcartel-redis.XXXXXX")
+trap 'sc_pg_stop "$pg_dir"; sc_redis_stop "$redis_dir"' EXIT
 SIGNALCARTEL_TEST_POSTGRES_URL=$(sc_pg_start "$pg_dir")
 export SIGNALCARTEL_TEST_POSTGRES_URL
 ok "PostgreSQL for the tests: $SIGNALCARTEL_TEST_POSTGRES_URL"
+# And a throwaway Redis (tests that kill or configure one start their own).
+SIGNALCARTEL_TEST_REDIS_URL=$(sc_redis_start "$redis_dir")
+export SIGNALCARTEL_TEST_REDIS_URL
+ok "Redis for the tests: $SIGNALCARTEL_TEST_REDIS_URL"
 swift test --skip-build "$@"

@@ -273,6 +273,38 @@ sc_pg_stop() { # DIR
     rm -rf "$dir"
 }
 
+# Starts a throwaway redis-server (no persistence) on a free loopback port with its files in
+# DIR; prints its URL.
+sc_redis_start() { # DIR
+    local dir=$1 port
+    command -v redis-server >/dev/null || die "redis-server not found (apt-get install redis-server)"
+    port=$(sc_free_port 56379)
+    mkdir -p "$dir"
+    redis-server --port "$port" --bind 127.0.0.1 --save "" --appendonly no --dir "$dir" \
+        --daemonize yes --pidfile "$dir/redis.pid" --logfile "$dir/redis.log" ||
+        die "redis-server did not start: see $dir/redis.log"
+    local _
+    for _ in $(seq 100); do
+        redis-cli -p "$port" ping >/dev/null 2>&1 && break
+        sleep 0.05
+    done
+    redis-cli -p "$port" ping >/dev/null 2>&1 || die "redis-server does not answer: see $dir/redis.log"
+    printf '%s\n' "$port" >"$dir/port"
+    printf 'redis://127.0.0.1:%s/0\n' "$port"
+}
+
+# Stops a server sc_redis_start made in DIR and removes DIR.
+sc_redis_stop() { # DIR
+    local dir=$1 pid
+    if [[ -f $dir/redis.pid ]]; then
+        pid=$(cat "$dir/redis.pid")
+        kill "$pid" 2>/dev/null || true
+        local _
+        for _ in $(seq 100); do sc_alive "$pid" || break; sleep 0.05; done
+    fi
+    rm -rf "$dir"
+}
+
 # Prints the first port from $1 upwards that nothing listens on.
 sc_free_port() {
     local port=$1

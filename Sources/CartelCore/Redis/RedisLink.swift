@@ -35,7 +35,13 @@ public final class RedisLink: Service, EventPublisher, SharedCache, BusListener,
         var subscriberProblem: String? = "connecting"
         var listeners: [Int: AsyncStream<Delivery>.Continuation] = [:]
         var nextListener = 0
+        /// Commands issued before the first connection attempt ended (a service announces its
+        /// start, a replay its first candle, before Redis has answered): sent once connected,
+        /// dropped if that attempt fails. At most ``startupBacklog``.
+        var beforeFirstConnection: [[String]]? = []
     }
+
+    static let startupBacklog = 1_000
 
     let state = Mutex(State())
 
@@ -98,12 +104,28 @@ public final class RedisLink: Service, EventPublisher, SharedCache, BusListener,
 
     /// Sends `PUBLISH` without waiting for the reply.
     public func publish(_ payload: String, to channel: String) {
-        guard let connection = state.withLock({ $0.command }) else {
-            Counter(label: "redis_messages_dropped_total", dimensions: [("channel", channel)], factory: metrics).increment()
+        send(["PUBLISH", channel, payload], channel: channel)
+    }
+
+    /// Sends a command without waiting; a `PUBLISH` (`channel` given) is counted as published
+    /// or dropped.
+    func send(_ command: [String], channel: String? = nil) {
+        let connection: RedisConnection? = state.withLock { state in
+            if state.command == nil, state.beforeFirstConnection != nil, state.beforeFirstConnection!.count < Self.startupBacklog {
+                state.beforeFirstConnection!.append(command)
+                return nil
+            }
+            return state.command
+        }
+        guard let connection else {
+            if let channel, state.withLock({ $0.beforeFirstConnection == nil }) {
+                Counter(label: "redis_messages_dropped_total", dimensions: [("channel", channel)], factory: metrics).increment()
+            }
             return
         }
         let metrics = self.metrics
-        connection.send(["PUBLISH", channel, payload]) { result in
+        connection.send(command) { result in
+            guard let channel else { return }
             switch result {
             case .success(.integer):
                 Counter(label: "redis_messages_published_total", dimensions: [("channel", channel)], factory: metrics).increment()
@@ -132,14 +154,12 @@ public final class RedisLink: Service, EventPublisher, SharedCache, BusListener,
 
     /// `SET key value EX ttl`, without waiting.
     public func cache(_ key: String, _ value: String, ttlSeconds: Int) {
-        guard let connection = state.withLock({ $0.command }) else { return }
-        connection.send(["SET", key, value, "EX", String(max(ttlSeconds, 1))]) { _ in }
+        send(["SET", key, value, "EX", String(max(ttlSeconds, 1))])
     }
 
     /// `DEL key`, without waiting.
     public func forget(_ key: String) {
-        guard let connection = state.withLock({ $0.command }) else { return }
-        connection.send(["DEL", key]) { _ in }
+        send(["DEL", key])
     }
 
     func countCache(_ result: String) {
@@ -240,25 +260,37 @@ public final class RedisLink: Service, EventPublisher, SharedCache, BusListener,
     }
 
     func setConnected(_ role: String, _ connection: RedisConnection) {
-        state.withLock { state in
+        let backlog: [[String]] = state.withLock { state in
             if role == "command" {
                 state.command = connection
                 state.commandProblem = nil
+                defer { state.beforeFirstConnection = nil }
+                return state.beforeFirstConnection ?? []
             } else {
                 state.subscriberProblem = nil
+                return []
             }
+        }
+        for command in backlog {
+            send(command, channel: command.first == "PUBLISH" ? command[1] : nil)
         }
         Gauge(label: "redis_connected", dimensions: [("connection", role)], factory: metrics).record(1)
     }
 
     func setProblem(_ role: String, _ problem: String) {
-        state.withLock { state in
+        let dropped: [[String]] = state.withLock { state in
             if role == "command" {
                 state.command = nil
                 state.commandProblem = problem
+                defer { state.beforeFirstConnection = nil }
+                return state.beforeFirstConnection ?? []
             } else {
                 state.subscriberProblem = problem
+                return []
             }
+        }
+        for command in dropped where command.first == "PUBLISH" {
+            Counter(label: "redis_messages_dropped_total", dimensions: [("channel", command[1])], factory: metrics).increment()
         }
         Gauge(label: "redis_connected", dimensions: [("connection", role)], factory: metrics).record(0)
     }
