@@ -113,6 +113,13 @@ let package = Package(
             path: "benchmarks/Postgres",
             swiftSettings: swiftSettings
         ),
+        // `benchmarks/redis.sh`: PUBLISH rate vs redis-benchmark; zigzag candles for the latency run.
+        .executableTarget(
+            name: "cartel-redis-benchmark",
+            dependencies: ["CartelCore", "TestSupport"],
+            path: "benchmarks/Redis",
+            swiftSettings: swiftSettings
+        ),
         // `benchmarks/alert-latency.sh`: alert delivery latency, engine latency with alerts on/off.
         .executableTarget(
             name: "cartel-alert-benchmark",

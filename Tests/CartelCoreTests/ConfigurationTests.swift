@@ -82,6 +82,22 @@ import Testing
         #expect(throws: ConfigurationError.self) { try ServiceConfiguration(service: .website, settings: .values(["DATABASE_POOL_SIZE": "0"])) }
     }
 
+    @Test func redisIsOptionalAndItsPasswordStaysOutOfDescriptions() throws {
+        #expect(try ServiceConfiguration(service: .website, settings: .values([:])).redis == nil)
+        #expect(try ServiceConfiguration(service: .website, settings: .values(["REDIS_URL": ""])).redis == nil)
+        let config = try ServiceConfiguration(
+            service: .tradingEngine, settings: .values(["REDIS_URL": "redis://:hunter2@cache:6380/1", "REDIS_CATCHUP_MS": "750"]))
+        #expect(config.redis == RedisURL(endpoint: .tcp(host: "cache", port: 6380), password: "hunter2", database: 1))
+        #expect(config.redisCatchUp == .milliseconds(750))
+        #expect(!"\(config)".contains("hunter2"))
+        let error = #expect(throws: ConfigurationError.self) {
+            try ServiceConfiguration(service: .website, settings: .values(["REDIS_URL": "redis://:hunter2@cache:notaport/0"]))
+        }
+        #expect(error?.key == "REDIS_URL")
+        #expect(error?.description.contains("hunter2") == false)
+        #expect(throws: ConfigurationError.self) { try ServiceConfiguration(service: .website, settings: .values(["REDIS_CATCHUP_MS": "5"])) }
+    }
+
     @Test(arguments: ["sqlite:", "sqlite://", "sqlite:data/", "mysql://x", "data.sqlite"])
     func malformedDatabaseURLIsRejected(_ url: String) {
         #expect(throws: ConfigurationError.self) { try DatabaseLocation.parse(url) }

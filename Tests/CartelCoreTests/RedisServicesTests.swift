@@ -14,19 +14,10 @@ import TestSupport
     static let strategies = "sma-cross:BENCH/USD:1:fast=2,slow=3"
     static let tradingSettings = ["STOP_LOSS_PERCENT": "0", "TAKE_PROFIT_PERCENT": "0"]
 
-    /// Zigzag 1-minute candles from the next minute on: each closes after the engine started,
-    /// so each is traded (a 2/3 SMA cross fires every few candles).
-    static func candles(_ count: Int) -> [Candle] {
-        let start = Date(timeIntervalSince1970: Double((Int(Date().timeIntervalSince1970) / 60 + 1) * 60))
-        return ZigzagCandles.make(count: count, start: start)
-    }
+    static func candles(_ count: Int) -> [Candle] { ZigzagCandles.fromNextMinute(count: count) }
 
     static func writeCSV(_ candles: [Candle], to path: String) throws {
-        var text = "time,open,high,low,close,volume\n"
-        for candle in candles {
-            text += "\(Int(candle.openTime.timeIntervalSince1970)),\(candle.open),\(candle.high),\(candle.low),\(candle.close),\(candle.volume)\n"
-        }
-        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        try ZigzagCandles.csv(candles).write(toFile: path, atomically: true, encoding: .utf8)
     }
 
     /// The client order ids an engine in this process places on the same candles: what the

@@ -25,6 +25,20 @@ public enum Machine {
 /// times, then 25 down four times, from 30,000. A 2/3 SMA cross fires every few candles, so
 /// entries and exits alternate. Never shown as market data.
 public enum ZigzagCandles {
+    /// From the next minute on: each closes after a service started now, so each is traded.
+    public static func fromNextMinute(count: Int) -> [Candle] {
+        make(count: count, start: Date(timeIntervalSince1970: Double((Int(Date().timeIntervalSince1970) / 60 + 1) * 60)))
+    }
+
+    /// As `market-data --replay` reads them.
+    public static func csv(_ candles: [Candle]) -> String {
+        var text = "time,open,high,low,close,volume\n"
+        for candle in candles {
+            text += "\(Int(candle.openTime.timeIntervalSince1970)),\(candle.open),\(candle.high),\(candle.low),\(candle.close),\(candle.volume)\n"
+        }
+        return text
+    }
+
     public static func make(count: Int, start: Date) -> [Candle] {
         var price = Decimal(30_000)
         return (0..<count).map { index in
