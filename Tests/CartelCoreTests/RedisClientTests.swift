@@ -279,7 +279,8 @@ import TestSupport
 
     @Test(arguments: [
         "localhost:6379", "http://h:1", "redis://", "redis://h:port", "redis://h:0", "redis://h/x", "redis://h/1?timeout=3",
-        "unix://relative.sock", "rediss://:hunter2@h:6380/0", "redis://:hunter2@h:99999/0",
+        "unix://relative.sock", "rediss://:hunter2@h:6380/0", "redis://:hunter2@h:99999/0", "redis://hunter2@h:notaport/0",
+        "redis://:hun?ter2@h:1/0",
     ])
     func badURLsAreRefusedWithoutTheirPassword(_ text: String) {
         do {

@@ -87,8 +87,8 @@ public enum WebsiteApp {
         let (bound, boundContinuation) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
         let registry = PrometheusCollectorRegistry()
         let factory = PrometheusMetricsFactory(registry: registry)
-        // The website listens to every event: each wakes the event stream's journal reader.
-        let redis = RedisLink.configured(configuration.service, listening: BusEvent.names, logger: logger, metrics: factory)
+        // The website listens to the journaled events: each wakes the event stream's journal reader.
+        let redis = RedisLink.configured(configuration.service, listening: BusEvent.journaled, logger: logger, metrics: factory)
         let heartbeat = HeartbeatService(
             service: .website, storage: storage, identity: identity,
             intervalSeconds: configuration.service.heartbeatSeconds,

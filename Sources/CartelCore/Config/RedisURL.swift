@@ -27,7 +27,7 @@ public struct RedisURL: Sendable, Equatable, CustomStringConvertible {
     /// Parses `text`; a mistake is a ``ConfigurationError`` for `key` that never shows the password.
     public static func parse(_ text: String, key: String = "REDIS_URL") throws -> RedisURL {
         func fail(_ why: String) -> ConfigurationError {
-            ConfigurationError(key: key, value: PostgresURL.redactedText(text), expected: "\(expected) (\(why))")
+            ConfigurationError(key: key, value: redactedText(text), expected: "\(expected) (\(why))")
         }
         guard let schemeEnd = text.range(of: "://") else { throw fail("no scheme") }
         let scheme = text[..<schemeEnd.lowerBound].lowercased()
@@ -65,7 +65,8 @@ public struct RedisURL: Sendable, Equatable, CustomStringConvertible {
                 guard pair.count == 2, let value = Int(pair[1]), (0...65_535).contains(value) else { throw fail("db= must be a number") }
                 database = value
             default:
-                throw fail("unknown parameter '\(pair[0])'")
+                // Not echoed: text after an unencoded `?` in a password would be.
+                throw fail("db= is the only parameter")
             }
         }
         switch scheme {
@@ -108,6 +109,15 @@ public struct RedisURL: Sendable, Equatable, CustomStringConvertible {
         default:
             throw fail("the scheme must be redis or unix")
         }
+    }
+
+    /// `text` with everything between the scheme and the last `@` hidden (user and password),
+    /// without parsing it: a URL too broken to parse still hides its credentials.
+    public static func redactedText(_ text: String) -> String {
+        guard let scheme = text.range(of: "://"), let at = text.range(of: "@", options: .backwards),
+              scheme.upperBound <= at.lowerBound
+        else { return text }
+        return String(text[..<scheme.upperBound]) + "***" + String(text[at.lowerBound...])
     }
 
     /// The URL without its password: safe for logs, errors and health answers.

@@ -26,9 +26,14 @@ public enum BusEvent: Sendable, Equatable {
 
     public static func channel(_ name: String) -> String { channelPrefix + name }
 
-    /// The cache key of a pair's latest ticker (the `ticker` message itself, kept for a minute).
+    /// The cache key of a pair's latest ticker (the `ticker` message itself, kept 30 s: no
+    /// older than the engine still takes a ticker for a price; the database answers after).
     public static func tickerCacheKey(_ pair: String) -> String { "signalcartel:cache:ticker:\(pair)" }
-    public static let tickerCacheSeconds = 60
+    public static let tickerCacheSeconds = 30
+
+    /// The events the website's stream shows (each a journal entry); tickers and closed trades
+    /// are not journal entries of their own.
+    public static let journaled = ["candle.closed", "signal", "order", "fill", "service.state", "pause"]
 
     public var name: String {
         switch self {

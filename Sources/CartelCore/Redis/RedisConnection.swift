@@ -28,6 +28,18 @@ public struct RedisError: Error, Sendable, Equatable, CustomStringConvertible {
     }
 
     public var description: String { message }
+
+    /// A few words without host, port or user: for health answers anyone may read.
+    public var summary: String {
+        switch kind {
+        case .unreachable: "unreachable"
+        case .authentication: message.contains("requires a password") ? "requires a password" : "refused the password"
+        case .server: "error reply: \(message.split(separator: " ").first ?? "")"
+        case .protocolViolation: "protocol error"
+        case .connectionClosed: "connection lost"
+        case .timeout: "no reply in time"
+        }
+    }
 }
 
 /// A pub/sub message as the subscriber connection receives it.
@@ -60,11 +72,14 @@ public final class RedisConnection: Sendable {
     /// Connects, authenticates (`AUTH`) and selects the database (`SELECT`).
     public static func connect(
         to url: RedisURL, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, timeout: Duration = .seconds(5),
-        onMessage: (@Sendable (RedisMessage) -> Void)? = nil
+        commandTimeout: Duration? = nil, onMessage: (@Sendable (RedisMessage) -> Void)? = nil
     ) async throws -> RedisConnection {
-        let timeoutAmount = TimeAmount.nanoseconds(Int64(timeout.components.seconds) * 1_000_000_000 + timeout.components.attoseconds / 1_000_000_000)
+        func amount(_ duration: Duration) -> TimeAmount {
+            .nanoseconds(Int64(duration.components.seconds) * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000)
+        }
         let bootstrap = ClientBootstrap(group: group)
-            .connectTimeout(timeoutAmount)
+            .connectTimeout(amount(timeout))
+            .channelOption(.socketOption(.so_keepalive), value: 1)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(RESPChannelHandler(onMessage: onMessage))
@@ -81,7 +96,7 @@ public final class RedisConnection: Sendable {
         } catch {
             throw RedisError(.unreachable, "cannot connect to \(url.redacted): \(Self.describe(error))")
         }
-        let connection = RedisConnection(channel: channel, url: url, commandTimeout: timeoutAmount)
+        let connection = RedisConnection(channel: channel, url: url, commandTimeout: amount(commandTimeout ?? timeout))
         do {
             if let password = url.password {
                 do {
@@ -132,12 +147,15 @@ public final class RedisConnection: Sendable {
         let channel = self.channel
         let timeout = commandTimeout
         loop.execute {
-            for request in requests { channel.write(request, promise: nil) }
+            for request in requests { Self.write(request, on: channel) }
             channel.flush()
         }
-        guard let last = promises.last else { return [] }
+        guard !promises.isEmpty else { return [] }
+        // One deadline for the whole batch: when it passes, every reply still missing fails and
+        // the connection closes (later replies could no longer be matched to their commands).
         let deadline = loop.scheduleTask(in: timeout) {
-            last.fail(RedisError(.timeout, "no reply from \(self.url.redacted) within \(timeout.nanoseconds / 1_000_000) ms"))
+            let error = RedisError(.timeout, "no reply from \(self.url.redacted) within \(timeout.nanoseconds / 1_000_000) ms")
+            for promise in promises { promise.fail(error) }
             channel.close(promise: nil)
         }
         defer { deadline.cancel() }
@@ -147,13 +165,28 @@ public final class RedisConnection: Sendable {
         return replies
     }
 
+    /// Writes without flushing; a write that fails (the channel closed, its handlers gone)
+    /// fails the request's reply, so nothing waits on a reply that cannot come.
+    static func write(_ request: RESPRequest, on channel: any Channel) {
+        let written = channel.eventLoop.makePromise(of: Void.self)
+        written.futureResult.whenFailure { error in
+            request.reply.fail(RedisError(.connectionClosed, "not sent to Redis: \(describe(error))"))
+        }
+        channel.write(request, promise: written)
+    }
+
     /// Writes one command without waiting: `completion` gets the reply (on the event loop).
     /// Used where a caller must not wait on Redis (publishing after a commit); a server that
     /// stops answering is noticed by the next awaited command's deadline.
     public func send(_ command: [String], completion: @escaping @Sendable (Result<RESPValue, any Error>) -> Void) {
         let promise = channel.eventLoop.makePromise(of: RESPValue.self)
         promise.futureResult.whenComplete(completion)
-        channel.writeAndFlush(RESPRequest(bytes: RESPEncoder.command(command), reply: promise), promise: nil)
+        let request = RESPRequest(bytes: RESPEncoder.command(command), reply: promise)
+        let channel = self.channel
+        channel.eventLoop.execute {
+            Self.write(request, on: channel)
+            channel.flush()
+        }
     }
 
     // MARK: - Commands
@@ -304,6 +337,10 @@ final class RESPChannelHandler: ChannelDuplexHandler {
               case .bulkString(let payload?) = parts[2]
         else { return nil }
         return RedisMessage(channel: channel, payload: payload)
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        failAll(RedisError(.connectionClosed, "the connection to Redis closed"))
     }
 
     func channelInactive(context: ChannelHandlerContext) {

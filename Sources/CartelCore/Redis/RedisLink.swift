@@ -48,7 +48,7 @@ public final class RedisLink: Service, EventPublisher, SharedCache, BusListener,
     /// - Parameter channels: full channel names (`signalcartel:candle.closed`) this service
     ///   listens to; none opens no subscriber connection.
     public init(
-        url: RedisURL, source: ServiceName, channels: [String] = [], commandTimeout: Duration = .seconds(1),
+        url: RedisURL, source: ServiceName, channels: [String] = [], commandTimeout: Duration = .seconds(2),
         backoff: Backoff = Backoff(base: .milliseconds(250), cap: .seconds(15)), pingEvery: Duration = .seconds(5), logger: Logger,
         metrics: any MetricsFactory = MetricsSystem.factory
     ) {
@@ -110,19 +110,25 @@ public final class RedisLink: Service, EventPublisher, SharedCache, BusListener,
     /// Sends a command without waiting; a `PUBLISH` (`channel` given) is counted as published
     /// or dropped.
     func send(_ command: [String], channel: String? = nil) {
-        let connection: RedisConnection? = state.withLock { state in
-            if state.command == nil, state.beforeFirstConnection != nil, state.beforeFirstConnection!.count < Self.startupBacklog {
+        enum Route { case sent, queued, dropped }
+        let route: Route = state.withLock { state in
+            if let connection = state.command {
+                // Under the lock: the backlog of the first connection goes out before this.
+                transmit(command, channel: channel, on: connection)
+                return .sent
+            }
+            if state.beforeFirstConnection != nil, state.beforeFirstConnection!.count < Self.startupBacklog {
                 state.beforeFirstConnection!.append(command)
-                return nil
+                return .queued
             }
-            return state.command
+            return .dropped
         }
-        guard let connection else {
-            if let channel, state.withLock({ $0.beforeFirstConnection == nil }) {
-                Counter(label: "redis_messages_dropped_total", dimensions: [("channel", channel)], factory: metrics).increment()
-            }
-            return
+        if route == .dropped, let channel {
+            Counter(label: "redis_messages_dropped_total", dimensions: [("channel", channel)], factory: metrics).increment()
         }
+    }
+
+    func transmit(_ command: [String], channel: String?, on connection: RedisConnection) {
         let metrics = self.metrics
         connection.send(command) { result in
             guard let channel else { return }
@@ -193,9 +199,15 @@ public final class RedisLink: Service, EventPublisher, SharedCache, BusListener,
             let subscriber = role == "subscriber"
             do {
                 let onMessage: (@Sendable (RedisMessage) -> Void)? = subscriber ? { @Sendable [weak self] message in self?.received(message) } : nil
-                let connection = try await RedisConnection.connect(to: url, timeout: .seconds(5), onMessage: onMessage)
+                let connection = try await RedisConnection.connect(
+                    to: url, timeout: .seconds(5), commandTimeout: commandTimeout, onMessage: onMessage)
                 if subscriber {
-                    try await connection.subscribe(channels)
+                    do {
+                        try await connection.subscribe(channels)
+                    } catch {
+                        await connection.close()
+                        throw error
+                    }
                 }
                 if connectedBefore { Counter(label: "redis_reconnects_total", dimensions: [("connection", role)], factory: metrics).increment() }
                 connectedBefore = true
@@ -206,14 +218,16 @@ public final class RedisLink: Service, EventPublisher, SharedCache, BusListener,
                 logger.notice("redis connected", metadata: metadata)
                 setConnected(role, connection)
                 if subscriber { deliver(.subscribed) }
-                let lost = await serve(connection, pinging: !subscriber)
-                setProblem(role, lost)
+                // Both connections are pinged (PING is allowed while subscribed), so a dead peer
+                // behind a half-open socket is noticed too.
+                let lost = await serve(connection)
+                setProblem(role, lost.summary)
                 if !Task.isCancelled {
-                    logger.warning("redis connection lost; reconnecting", metadata: ["connection": "\(role)", "reason": "\(lost)"])
+                    logger.warning("redis connection lost; reconnecting", metadata: ["connection": "\(role)", "reason": "\(lost.message)"])
                 }
             } catch {
                 let why = (error as? RedisError)?.message ?? "\(error)"
-                setProblem(role, why)
+                setProblem(role, (error as? RedisError)?.summary ?? "unavailable")
                 // The first failure and then every 20th: an outage does not flood the log.
                 if failures % 20 == 0 {
                     logger.error("redis unavailable; retrying with backoff", metadata: ["connection": "\(role)", "error": "\(why)"])
@@ -225,29 +239,28 @@ public final class RedisLink: Service, EventPublisher, SharedCache, BusListener,
         }
     }
 
-    /// Waits until the connection closes (the command connection is pinged every `pingEvery`,
-    /// so a server that stops answering is noticed too) or the task is cancelled; closes it.
-    /// Returns why it ended.
-    func serve(_ connection: RedisConnection, pinging: Bool) async -> String {
+    /// Waits until the connection closes (it is pinged every `pingEvery`, so a server that
+    /// stops answering is noticed too) or the task is cancelled; closes it. Returns why it ended.
+    func serve(_ connection: RedisConnection) async -> RedisError {
         let pingEvery = self.pingEvery
-        return await withTaskGroup(of: String.self) { group in
+        return await withTaskGroup(of: RedisError.self) { group in
             group.addTask {
                 try? await connection.channel.closeFuture.get()
-                return "the server closed the connection"
+                return RedisError(.connectionClosed, "the server closed the connection")
             }
             group.addTask {
                 do {
                     while true {
                         try await Task.sleep(for: pingEvery)
-                        if pinging { try await connection.ping() }
+                        try await connection.ping()
                     }
                 } catch is CancellationError {
-                    return "shutting down"
+                    return RedisError(.connectionClosed, "shutting down")
                 } catch {
-                    return (error as? RedisError)?.message ?? "\(error)"
+                    return error as? RedisError ?? RedisError(.connectionClosed, "\(error)")
                 }
             }
-            let first = await group.next() ?? "shutting down"
+            let first = await group.next() ?? RedisError(.connectionClosed, "shutting down")
             group.cancelAll()
             connection.channel.close(promise: nil)
             return first
@@ -260,19 +273,17 @@ public final class RedisLink: Service, EventPublisher, SharedCache, BusListener,
     }
 
     func setConnected(_ role: String, _ connection: RedisConnection) {
-        let backlog: [[String]] = state.withLock { state in
+        state.withLock { state in
             if role == "command" {
+                for command in state.beforeFirstConnection ?? [] {
+                    transmit(command, channel: command.first == "PUBLISH" ? command[1] : nil, on: connection)
+                }
+                state.beforeFirstConnection = nil
                 state.command = connection
                 state.commandProblem = nil
-                defer { state.beforeFirstConnection = nil }
-                return state.beforeFirstConnection ?? []
             } else {
                 state.subscriberProblem = nil
-                return []
             }
-        }
-        for command in backlog {
-            send(command, channel: command.first == "PUBLISH" ? command[1] : nil)
         }
         Gauge(label: "redis_connected", dimensions: [("connection", role)], factory: metrics).record(1)
     }

@@ -34,6 +34,7 @@ public actor EventHub<C: TimeSource>: Service {
     /// Redis deliveries (a commit was announced): each makes the hub read the journal now
     /// rather than at its next poll. The journal stays what is streamed.
     let wakeUps: AsyncStream<RedisLink.Delivery>?
+    nonisolated let wakePending = WakeFlag()
 
     /// - Parameter poll: how often the journal is read without a wake-up (a catch-up when
     ///   `wakeUps` come from Redis).
@@ -80,6 +81,7 @@ public actor EventHub<C: TimeSource>: Service {
         let poll = self.poll
         let clock = self.clock
         let wakeUps = self.wakeUps
+        let pending = wakePending
         await cancelWhenGracefulShutdown {
             await withDiscardingTaskGroup { group in
                 group.addTask {
@@ -88,7 +90,10 @@ public actor EventHub<C: TimeSource>: Service {
                 }
                 if let wakeUps {
                     group.addTask {
-                        for await _ in wakeUps { tick.yield(false) }
+                        // At most one wake-up waits: a burst of messages during a step is one more step.
+                        for await _ in wakeUps where !pending.raise() {
+                            tick.yield(false)
+                        }
                     }
                 }
                 await self.follow(ticks)
@@ -105,6 +110,7 @@ public actor EventHub<C: TimeSource>: Service {
         var failures = 0
         await step(failures: &failures)
         for await isTimer in ticks {
+            if !isTimer { wakePending.lower() }
             await step(failures: &failures)
             guard isTimer else { continue }
             sinceKeepAlive += poll
@@ -168,6 +174,15 @@ public actor EventHub<C: TimeSource>: Service {
             logger.warning("cannot prune the events journal", metadata: ["error": "\(error)"])
         }
     }
+}
+
+/// Whether a wake-up is already waiting to be handled.
+final class WakeFlag: Sendable {
+    private let raised = Atomic<Bool>(false)
+
+    /// Raises the flag; returns whether it was already raised.
+    func raise() -> Bool { raised.exchange(true, ordering: .acquiringAndReleasing) }
+    func lower() { raised.store(false, ordering: .releasing) }
 }
 
 /// The Server-Sent Events wire format.
