@@ -72,7 +72,9 @@ import TestSupport
     static func liveEngine(
         _ storage: SQLiteStorage, fake: FakeKraken, url: String, clock: ManualClock, settings: [String: String] = ["STOP_LOSS_PERCENT": "0"]
     ) async throws -> TradingEngine {
-        let broker = try await T.krakenBroker(.live, fake: fake, url: url, timeout: .seconds(1), nonces: storage)
+        // No test here waits for a timeout: 5 s keeps a loaded machine (the whole suite at once on
+        // 2 cores) from turning a slow answer into a failed call.
+        let broker = try await T.krakenBroker(.live, fake: fake, url: url, timeout: .seconds(5), nonces: storage)
         return try T.krakenEngine(storage, broker: broker, settings: settings, clock: clock)
     }
 

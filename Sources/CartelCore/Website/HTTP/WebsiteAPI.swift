@@ -235,8 +235,11 @@ struct WebsiteAPI: Sendable {
                 defer { Task { await hub.unsubscribe(client) } }
                 do {
                     try await writer.write(ByteBuffer(string: ServerSentEvents.preamble))
-                    var sent = resume ?? 0
-                    if resume != nil, let journal {
+                    // A new client starts at the newest event when it connected; the journal is
+                    // read from there too, so an event stored before the hub first looked (a
+                    // hub that started late) is not lost to it.
+                    var sent = resume ?? newest
+                    if let journal {
                         // Page through what was missed (the journal keeps a day).
                         while true {
                             let missed = try await journal.events(after: sent, limit: 500)
