@@ -10,6 +10,8 @@ sc_ensure_packages "${SC_TEST_PACKAGES[@]}"
 mapfile -t scripts < <(find scripts .ci benchmarks linker -type f \( -name '*.sh' -o -name run \) | sort)
 shellcheck -x "${scripts[@]}"
 ok "shellcheck: ${#scripts[@]} scripts clean"
+# The deployment files, statically (Dockerfile, compose, Prometheus, systemd, Kubernetes).
+"$SC_ROOT/scripts/check-deploy.sh"
 
 swift build --build-tests
 # The script tests start real services: keep them off a developer's running installation.

@@ -47,8 +47,20 @@ import Yams
             try await Task.sleep(for: .milliseconds(500))
             return try await ProcessRunner.run(BuildProducts.path("cartel-storage-writer"), ["sqlite:" + dir.file("db.sqlite"), "7", "3"], timeout: 60)
         }
-        let (status, frames) = try await EventStreamClient.collect(url: url) { frames in
-            frames.filter { $0.event == "candle" && $0.data.contains("W7/USD") }.count == 3
+        let (status, frames): (Int, [SSEFrame])
+        do {
+            // 60 s: on a fresh build the writer is a cold debug binary started while the whole
+            // suite loads its own.
+            (status, frames) = try await EventStreamClient.collect(url: url, timeout: .seconds(60)) { frames in
+                frames.filter { $0.event == "candle" && $0.data.contains("W7/USD") }.count == 3
+            }
+        } catch {
+            // What the writer and the website said, to tell a slow writer from a stream that missed it.
+            let written = try? await writer.value
+            let log = (try? String(contentsOfFile: dir.file("website.out"), encoding: .utf8)) ?? ""
+            let errors = (try? String(contentsOfFile: dir.file("website.err"), encoding: .utf8)) ?? ""
+            Issue.record("\(error); writer: \(written.map { "\($0.status) \($0.output)" } ?? "?"); website: \(log.suffix(3000)) \(errors.suffix(1000))")
+            throw error
         }
         #expect(try await writer.value.status == 0)
         #expect(status == 200)

@@ -49,7 +49,11 @@ sc_load_env() {
 SC_RUNTIME_PACKAGES=(curl procps iproute2 util-linux)
 SC_BUILD_PACKAGES=(libsqlite3-dev)
 # shellcheck disable=SC2034 # used by scripts/test.sh and .ci/run
-SC_TEST_PACKAGES=(libsqlite3-dev sqlite3 shellcheck curl procps iproute2 util-linux chromium chromium-driver postgresql redis-server redis-tools)
+SC_TEST_PACKAGES=(libsqlite3-dev sqlite3 shellcheck curl procps iproute2 util-linux chromium chromium-driver postgresql redis-server redis-tools
+    prometheus docker-compose kubectl systemd python3-venv)
+# What scripts/check-deploy.sh needs (static checks of Dockerfile, compose, Prometheus, systemd, Kubernetes).
+# shellcheck disable=SC2034 # used by scripts/check-deploy.sh
+SC_DEPLOY_CHECK_PACKAGES=(prometheus docker-compose kubectl systemd python3-venv)
 
 # Installs the Debian packages that are missing (as root, or through sudo); elsewhere says what
 # to install and fails. On a system without dpkg it trusts the caller and returns.

@@ -30,7 +30,7 @@ public enum MarketDataApp {
         let redis = RedisLink.configured(service, logger: logger, metrics: instruments.metrics)
         let (worker, server) = try buildCollection(
             marketData: marketData, kraken: kraken, storage: storage, replay: replay, feed: feed,
-            service: service.service, instruments: instruments, redis: redis, logger: logger)
+            service: service.service, instruments: instruments, memoryBudgetMB: service.memoryBudgetMB, redis: redis, logger: logger)
         let heartbeat = HeartbeatService(
             service: service.service, storage: OpenStorage(storage), identity: identity,
             intervalSeconds: service.heartbeatSeconds, memoryBudgetMB: service.memoryBudgetMB,
@@ -53,7 +53,8 @@ public enum MarketDataApp {
     /// in minimal mode.
     public static func buildCollection(
         marketData: MarketDataConfiguration, kraken: KrakenConfiguration, storage: any Storage, replay: Replay? = nil,
-        feed: CandleFeed, service: ServiceName, instruments: Instruments = Instruments(), redis: RedisLink? = nil, logger: Logger
+        feed: CandleFeed, service: ServiceName, instruments: Instruments = Instruments(), memoryBudgetMB: Int? = nil,
+        redis: RedisLink? = nil, logger: Logger
     ) throws -> (worker: any Service, metricsServer: any Service) {
         let publisher: any EventPublisher = redis ?? NoEventPublisher()
         let (registry, metrics, health) = (instruments.registry, instruments.metrics, instruments.health)
@@ -71,7 +72,7 @@ public enum MarketDataApp {
         let server = buildMetricsServer(
             host: marketData.metricsHost, port: marketData.metricsPort, registry: registry, metrics: metrics,
             health: health, staleAfterSeconds: Double(max(marketData.tickerPollSeconds * 3, 30)),
-            service: service, redis: redis, logger: logger)
+            service: service, memoryBudgetMB: memoryBudgetMB, redis: redis, logger: logger)
         return (worker, server)
     }
 
@@ -108,10 +109,11 @@ public enum MarketDataApp {
     /// configured, is a detail that never makes the service unhealthy).
     public static func buildMetricsServer(
         host: String, port: Int, registry: PrometheusCollectorRegistry, metrics: any MetricsFactory,
-        health: CollectorHealth, staleAfterSeconds: Double, service: ServiceName, redis: RedisLink? = nil, logger: Logger
+        health: CollectorHealth, staleAfterSeconds: Double, service: ServiceName, memoryBudgetMB: Int? = nil, redis: RedisLink? = nil,
+        logger: Logger
     ) -> some Service {
         MetricsServer.buildApplication(
-            host: host, port: port, registry: registry, service: service,
+            host: host, port: port, registry: registry, service: service, memoryBudgetMB: memoryBudgetMB,
             beforeScrape: {
                 Gauge(label: "marketdata_last_successful_poll_age_seconds", factory: metrics)
                     .record(health.lastSuccessAge() ?? -1)

@@ -71,7 +71,8 @@ public enum TradingApp {
         services.append(MarketDataApp.buildMetricsServer(
             host: config.marketData.metricsHost, port: config.marketData.metricsPort, registry: instruments.registry,
             metrics: instruments.metrics, health: instruments.health,
-            staleAfterSeconds: Double(max(config.marketData.tickerPollSeconds * 3, 30)), service: .tradingEngine, redis: redis, logger: logger))
+            staleAfterSeconds: Double(max(config.marketData.tickerPollSeconds * 3, 30)), service: .tradingEngine,
+            memoryBudgetMB: config.service.memoryBudgetMB, redis: redis, logger: logger))
 
         let pairs = try await pairDirectory(config: config, storage: storage, logger: logger)
         let broker: any Broker

@@ -61,9 +61,13 @@ public enum WebsiteApp {
             .register(on: router)
         let memory = ProcMemoryProbe()
         let metrics = parts.metrics
+        let budgetBytes = Double(configuration.service.memoryBudgetMB) * 1_048_576
         router.get("/metrics") { request, _ -> Response in
             _ = try QueryReader(request, allowed: [])
             if let bytes = memory.residentBytes() { Gauge(label: "process_resident_memory_bytes", factory: metrics).record(Double(bytes)) }
+            Gauge(label: "signalcartel_memory_budget_bytes", factory: metrics).record(budgetBytes)
+            Gauge(label: "process_start_time_seconds", factory: metrics).record(identity.startedAt.timeIntervalSince1970)
+            await recordPlatformGauges(storage: storage, metrics: metrics, now: clock.wallTime)
             return Response(
                 status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                 body: .init(byteBuffer: ByteBuffer(bytes: parts.registry.emitToBuffer())))
@@ -112,6 +116,24 @@ public enum WebsiteApp {
         // Redis first: stopped last, after the heartbeat has announced `stopped`.
         let services: [any Service] = (redis.map { [$0] } ?? []) + [heartbeat, app] + alerts + [hub]
         return ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+    }
+
+    /// What the website knows of the whole platform from the database, for the alert rules:
+    /// each service's heartbeat age and whether it is stale (missed three beats), and the alert
+    /// outbox's backlog. Nothing is recorded while the database is unreachable.
+    static func recordPlatformGauges(storage: any StorageProvider, metrics: any MetricsFactory, now: Date) async {
+        guard let store = try? await storage.storage(), let beats = try? await store.heartbeats() else { return }
+        for name in ServiceName.allCases {
+            guard let beat = beats.first(where: { $0.service == name }) else { continue }
+            let dimensions = [("service", name.rawValue)]
+            Gauge(label: "signalcartel_heartbeat_age_seconds", dimensions: dimensions, factory: metrics)
+                .record(max(0, now.timeIntervalSince(beat.lastBeat)))
+            Gauge(label: "signalcartel_heartbeat_stale", dimensions: dimensions, factory: metrics)
+                .record(PeerState.evaluate(beat, now: now) == .stale ? 1 : 0)
+        }
+        if let outbox = store as? any AlertStorage, let pending = try? await outbox.pendingAlerts(limit: 1000) {
+            Gauge(label: "signalcartel_alert_outbox_pending", factory: metrics).record(Double(pending.count))
+        }
     }
 
     static let saltKey = "website_session_salt"

@@ -29,8 +29,12 @@ public actor CandleSink {
     public func ingest(_ candles: [Candle], closedBefore: Date, now: Date) async throws -> Int {
         guard let first = candles.first else { return 0 }
         try await storage.upsertCandles(candles, closedBefore: closedBefore, at: now)
-        Counter(label: "candles_stored_total", dimensions: [("pair", first.pair), ("interval", "\(first.intervalMinutes)")],
-                factory: metrics).increment(by: candles.count)
+        let series = [("pair", first.pair), ("interval", "\(first.intervalMinutes)")]
+        Counter(label: "candles_stored_total", dimensions: series, factory: metrics).increment(by: candles.count)
+        // For the "no candle stored for 3 intervals" alert (deploy/prometheus/rules.yml).
+        Gauge(label: "marketdata_last_candle_stored_timestamp_seconds", dimensions: series, factory: metrics)
+            .record(now.timeIntervalSince1970)
+        Gauge(label: "marketdata_candle_interval_seconds", dimensions: series, factory: metrics).record(Double(first.intervalMinutes * 60))
         try await storage.recordCollectionSuccess(pair: first.pair, at: now)
         let key = "\(first.pair)|\(first.intervalMinutes)"
         let last = published[key] ?? .distantPast

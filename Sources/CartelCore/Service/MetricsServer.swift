@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import Logging
+import Metrics
 import Prometheus
 import ServiceLifecycle
 
@@ -19,12 +20,20 @@ public enum MetricsServer {
     }
 
     public static func buildApplication(
-        host: String, port: Int, registry: PrometheusCollectorRegistry, service: ServiceName,
+        host: String, port: Int, registry: PrometheusCollectorRegistry, service: ServiceName, memoryBudgetMB: Int? = nil,
         beforeScrape: @escaping @Sendable () -> Void = {}, check: @escaping @Sendable () -> Check,
         logger: Logger
     ) -> some ApplicationProtocol {
         let router = Router()
+        let memory = ProcMemoryProbe()
+        let factory = PrometheusMetricsFactory(registry: registry)
+        let resident = Gauge(label: "process_resident_memory_bytes", factory: factory)
+        if let memoryBudgetMB {
+            Gauge(label: "signalcartel_memory_budget_bytes", factory: factory).record(Double(memoryBudgetMB) * 1_048_576)
+        }
+        Gauge(label: "process_start_time_seconds", factory: factory).record(ProcessIdentity.current().startedAt.timeIntervalSince1970)
         router.get("/metrics") { _, _ -> Response in
+            if let bytes = memory.residentBytes() { resident.record(Double(bytes)) }
             beforeScrape()
             return Response(
                 status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],

@@ -89,7 +89,13 @@ public actor TradingEngine {
     /// No exit order for a strategy before this (after the exchange refused one), by strategy id.
     var exitBackoff: [Int64: Date] = [:]
     var lastBooking: Date?
-    var halts: [HaltCause: String] = [:]
+    var halts: [HaltCause: String] = [:] {
+        didSet {
+            for cause in HaltCause.allCases where (oldValue[cause] == nil) != (halts[cause] == nil) {
+                Gauge(label: "trading_halted", dimensions: [("cause", cause.rawValue)], factory: metrics).record(halts[cause] == nil ? 0 : 1)
+            }
+        }
+    }
     var lots: [String: LotRules] = [:]
     private var busy = false
     private var waiting: [CheckedContinuation<Void, Never>] = []
@@ -155,8 +161,35 @@ public actor TradingEngine {
             try await takeUpUnfinishedOrders(at: now)
             let running = try await loadStrategies()
             try await protectPositions()
+            registerMetrics()
             return running
         }
+    }
+
+    /// Every series the engine exports, present from the start (at zero, or at the rebuilt
+    /// ledger's figures) rather than from its first event: dashboards and alert rules see them
+    /// before the first order, and `rate()` counts that first order.
+    func registerMetrics() {
+        for side in [OrderSide.buy, .sell] {
+            _ = Counter(label: "trading_orders_total", dimensions: [("side", side.rawValue), ("mode", mode.rawValue)], factory: metrics)
+            _ = Counter(label: "trading_fills_total", dimensions: [("side", side.rawValue)], factory: metrics)
+        }
+        for action in [StrategySignal.Action.enter, .exit] {
+            _ = Counter(label: "trading_signals_total", dimensions: [("action", action.rawValue)], factory: metrics)
+        }
+        _ = Timer(label: "trading_candle_latency_seconds", factory: metrics)
+        for cause in HaltCause.allCases {
+            Gauge(label: "trading_halted", dimensions: [("cause", cause.rawValue)], factory: metrics).record(halts[cause] == nil ? 0 : 1)
+        }
+        Gauge(label: "trading_halted", dimensions: [("cause", "drawdown")], factory: metrics).record(risk.haltReason == nil ? 0 : 1)
+        recordLedgerGauges(ledger.equity(marks: marks))
+    }
+
+    /// Analysis values for dashboards (the exact figures are in the database).
+    func recordLedgerGauges(_ equity: Decimal) {
+        Gauge(label: "trading_equity", factory: metrics).record(equity.doubleValue)
+        Gauge(label: "trading_realised_pnl", factory: metrics).record(ledger.realisedPnL.doubleValue)
+        Gauge(label: "trading_open_positions", factory: metrics).record(ledger.positions.count)
     }
 
     func noteModeChange(at now: Date) async throws {
@@ -887,8 +920,8 @@ public actor TradingEngine {
         let snapshot = EquitySnapshot(time: time, ledger: ledger, marks: marks)
         try await storage.recordEquity(snapshot, mode: mode)
         // Gauges for dashboards (analysis values; the exact figures are in equity_snapshots).
-        Gauge(label: "trading_equity", factory: metrics).record(snapshot.equity.doubleValue)
-        Gauge(label: "trading_open_positions", factory: metrics).record(ledger.positions.count)
+        recordLedgerGauges(snapshot.equity)
+        Gauge(label: "trading_halted", dimensions: [("cause", "drawdown")], factory: metrics).record(risk.haltReason == nil ? 0 : 1)
         if let message = risk.observe(equity: snapshot.equity.doubleValue) {
             logger.critical("\(message)")
             await alert("risk", ServiceAlerts.killSwitch(message))
