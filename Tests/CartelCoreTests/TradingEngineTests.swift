@@ -2,6 +2,8 @@ import CartelCore
 import Foundation
 import GRDB
 import Logging
+import Prometheus
+import Metrics
 import Synchronization
 import Testing
 import TestSupport
@@ -18,11 +20,11 @@ import TestSupport
             high: max(open, close) + 1, low: min(open, close) - 1, close: close, vwap: close, volume: 5, tradeCount: 3)
     }
 
-    static func engine(_ storage: SQLiteStorage, settings: [String: String] = [:]) throws -> TradingEngine {
+    static func engine(_ storage: SQLiteStorage, settings: [String: String] = [:], metrics: any MetricsFactory = MetricsSystem.factory) throws -> TradingEngine {
         let configuration = try TradingConfiguration(settings: .values(["STOP_LOSS_PERCENT": "0", "TAKE_PROFIT_PERCENT": "0"].merging(settings) { $1 }))
         return TradingEngine(
             storage: storage, broker: PaperBroker(execution: configuration.paper), configuration: configuration,
-            logger: Logger(label: "test"))
+            logger: Logger(label: "test"), metrics: metrics)
     }
 
     /// A Kraken broker signing with the fake's key, pairs from the fake's AssetPairs.
@@ -454,9 +456,15 @@ import TestSupport
         #expect(try Self.count(path, "SELECT COUNT(*) FROM orders WHERE client_order_id = 'sc-crashed' AND status = 'abandoned'") == 1)
         // The drawdown kill switch measures from the stored peak after a restart: a 10 % stop-out
         // with MAX_DRAWDOWN_PERCENT=1 halts entries in a fresh process too.
-        let restarted = try Self.engine(storage, settings: ["MAX_DRAWDOWN_PERCENT": "1"])
+        let registry = PrometheusCollectorRegistry()
+        let restarted = try Self.engine(storage, settings: ["MAX_DRAWDOWN_PERCENT": "1"], metrics: PrometheusMetricsFactory(registry: registry))
         try await restarted.start()
         #expect(await restarted.haltReason?.hasPrefix("drawdown kill switch") == true)
+        // …and so does Prometheus (the SignalCartelDrawdownKillSwitch alert), from the start.
+        let exported = String(decoding: registry.emitToBuffer(), as: UTF8.self)
+        #expect(exported.contains("trading_halted{cause=\"drawdown\"} 1.0"), "\(exported)")
+        #expect(exported.contains("trading_halted{cause=\"balance\"} 0.0"))
+        #expect(exported.contains("trading_orders_total{side=\"buy\",mode=\"paper\"} 0"))
         #expect(try await storage.unfinishedOrders(mode: .paper).isEmpty)
         // The trader hears of it: an alert in the outbox, written by the engine itself.
         let risk = try await storage.pendingAlerts(limit: 100).filter { $0.kind == "risk" }

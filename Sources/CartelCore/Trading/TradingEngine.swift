@@ -921,11 +921,11 @@ public actor TradingEngine {
         try await storage.recordEquity(snapshot, mode: mode)
         // Gauges for dashboards (analysis values; the exact figures are in equity_snapshots).
         recordLedgerGauges(snapshot.equity)
-        Gauge(label: "trading_halted", dimensions: [("cause", "drawdown")], factory: metrics).record(risk.haltReason == nil ? 0 : 1)
         if let message = risk.observe(equity: snapshot.equity.doubleValue) {
             logger.critical("\(message)")
             await alert("risk", ServiceAlerts.killSwitch(message))
         }
+        Gauge(label: "trading_halted", dimensions: [("cause", "drawdown")], factory: metrics).record(risk.haltReason == nil ? 0 : 1)
     }
 }
 
