@@ -152,27 +152,22 @@ public struct TradingEngineService<C: TimeSource>: Service {
 
     /// The series each `candle.closed` message names; a (re)subscription is a catch-up poll.
     static func candleKeys(_ deliveries: AsyncStream<RedisLink.Delivery>) -> AsyncStream<TradingEngine.StrategyKey?> {
-        AsyncStream { continuation in
-            let task = Task {
-                for await delivery in deliveries {
-                    switch delivery {
-                    case .subscribed:
-                        continuation.yield(nil)
-                    case .message(let message):
-                        guard let notice = BusNotice.decode(message), notice.event == "candle.closed",
-                              let pair = notice.data.pair, let interval = notice.data.interval
-                        else { continue }
-                        continuation.yield(TradingEngine.StrategyKey(pair: pair, interval: interval))
-                    }
-                }
-                continuation.finish()
-            }
-            continuation.onTermination = { _ in task.cancel() }
+        notices(deliveries, event: "candle.closed") { notice in
+            guard let pair = notice.data.pair, let interval = notice.data.interval else { return nil }
+            return TradingEngine.StrategyKey(pair: pair, interval: interval)
         }
     }
 
     /// The pair each `ticker` message names; a (re)subscription checks every pair.
     static func tickerPairs(_ deliveries: AsyncStream<RedisLink.Delivery>) -> AsyncStream<String?> {
+        notices(deliveries, event: "ticker") { $0.data.pair }
+    }
+
+    /// What `key` reads from each message of `event` (others, and messages it reads nothing
+    /// from, are skipped), and nil for each (re)subscription.
+    static func notices<T: Sendable>(
+        _ deliveries: AsyncStream<RedisLink.Delivery>, event: String, key: @escaping @Sendable (BusNotice) -> T?
+    ) -> AsyncStream<T?> {
         AsyncStream { continuation in
             let task = Task {
                 for await delivery in deliveries {
@@ -180,8 +175,8 @@ public struct TradingEngineService<C: TimeSource>: Service {
                     case .subscribed:
                         continuation.yield(nil)
                     case .message(let message):
-                        guard let notice = BusNotice.decode(message), notice.event == "ticker", let pair = notice.data.pair else { continue }
-                        continuation.yield(pair)
+                        guard let notice = BusNotice.decode(message), notice.event == event, let value = key(notice) else { continue }
+                        continuation.yield(value)
                     }
                 }
                 continuation.finish()
