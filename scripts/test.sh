@@ -27,4 +27,13 @@ ok "PostgreSQL for the tests: $SIGNALCARTEL_TEST_POSTGRES_URL"
 SIGNALCARTEL_TEST_REDIS_URL=$(sc_redis_start "$redis_dir")
 export SIGNALCARTEL_TEST_REDIS_URL
 ok "Redis for the tests: $SIGNALCARTEL_TEST_REDIS_URL"
-swift test --skip-build "$@"
+# The suites that run whole stacks of service processes (the Redis services, the monitoring stack)
+# run after the rest, not beside it: every test runs, but a 2-core machine is not asked to start
+# them all at the same moment. Arguments (e.g. --filter) run one pass as given.
+heavy='RedisServicesTests|MonitoringTests'
+if (($# > 0)); then
+    swift test --skip-build "$@"
+else
+    swift test --skip-build --skip "$heavy"
+    swift test --skip-build --filter "$heavy"
+fi
