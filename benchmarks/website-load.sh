@@ -48,10 +48,13 @@ rss_mb() { awk '/^VmRSS/ {printf "%.1f", $2 / 1024}' "/proc/$1/status"; }
 idle=$(rss_mb "$website_pid")
 
 candles="/api/candles?pair=BTC/USD&interval=1&limit=500"
+# nginx's workers run as an unprivileged user: the sandbox (mode 700 from mktemp) must let
+# them through to the files, or every nginx answer is an error page and the baseline is void.
+chmod 711 "$sandbox"
 mkdir -p "$sandbox/www/api"
 curl -fs "http://127.0.0.1:$website_port/api/health" >"$sandbox/www/api/health"
 curl -fs "http://127.0.0.1:$website_port$candles" >"$sandbox/www/api/candles"
-printf 'nginx serves %s bytes for health, %s for candles\n' "$(wc -c <"$sandbox/www/api/health")" "$(wc -c <"$sandbox/www/api/candles")"
+chmod -R a+rX "$sandbox/www"
 cat >"$sandbox/nginx.conf" <<EOF
 daemon on;
 worker_processes auto;
@@ -72,12 +75,24 @@ EOF
 mkdir -p "$sandbox/tmp"
 nginx -c "$sandbox/nginx.conf" -p "$sandbox" -e "$sandbox/nginx-error.log"
 for _ in $(seq 50); do curl -fs "http://127.0.0.1:$nginx_port/api/health" >/dev/null && break; sleep 0.1; done
+# Both servers must give the same bytes, and succeed, before anything is measured.
+for name in health candles; do
+    curl -fs "http://127.0.0.1:$nginx_port/api/$name" >"$sandbox/nginx-$name" || die "nginx does not serve /api/$name (see $sandbox/nginx-error.log)"
+    cmp -s "$sandbox/nginx-$name" "$sandbox/www/api/$name" || die "nginx's /api/$name differs from the website's"
+done
+printf 'website and nginx both serve %s bytes for health, %s for candles (compared byte for byte)\n' \
+    "$(wc -c <"$sandbox/www/api/health")" "$(wc -c <"$sandbox/www/api/candles")"
 
 # wrk URL CONNECTIONS -> "requests_per_second p99_ms"
 measure() {
     local out rps p99 threads=2
     (($2 < 2)) && threads=1
     out=$(wrk -t"$threads" -c"$2" -d"${duration}s" --latency "$1")
+    # A run with failed answers measures the failures: refuse it rather than print it.
+    if grep -qE 'Non-2xx or 3xx responses|Socket errors' <<<"$out"; then
+        printf '%s\n' "$out" >&2
+        die "wrk saw errors from $1"
+    fi
     rps=$(awk '/^Requests\/sec/ {print $2}' <<<"$out")
     p99=$(awk '$1 == "99%" {v = $2; if (v ~ /us$/) {sub(/us$/, "", v); v /= 1000} else if (v ~ /ms$/) {sub(/ms$/, "", v)} else if (v ~ /s$/) {sub(/s$/, "", v); v *= 1000}; printf "%.2f", v}' <<<"$out")
     printf '%s %s\n' "$rps" "$p99"
@@ -109,8 +124,10 @@ printf '\n%-8s %-10s %14s %10s %14s %10s %8s\n' endpoint conns website_rps p99_m
 for name in health candles; do
     path=/api/health
     [[ $name == candles ]] && path=$candles
-    read -r w_rps w_p99 < <(measure "http://127.0.0.1:$website_port$path" 64)
-    read -r n_rps n_p99 < <(measure "http://127.0.0.1:$nginx_port/api/$name" 64)
+    website=$(measure "http://127.0.0.1:$website_port$path" 64)
+    nginx=$(measure "http://127.0.0.1:$nginx_port/api/$name" 64)
+    read -r w_rps w_p99 <<<"$website"
+    read -r n_rps n_p99 <<<"$nginx"
     ratio=$(awk -v a="$w_rps" -v b="$n_rps" 'BEGIN {printf "%.2f", a / b}')
     printf '%-8s %-10s %14s %10s %14s %10s %8s\n' "$name" 64 "$w_rps" "$w_p99" "$n_rps" "$n_p99" "$ratio"
 done
@@ -118,6 +135,7 @@ echo "website peak resident memory under load with 64 event streams: $(cat "$pea
 
 trades=$(curl -fs "http://127.0.0.1:$website_port/api/performance" | sed -n 's/.*"total":{[^}]*"trades":\([0-9]*\).*/\1/p')
 curl -fs "http://127.0.0.1:$website_port/" >/dev/null  # the first view computes the cached figures
-read -r o_rps o_p99 < <(measure "http://127.0.0.1:$website_port/" 1)
+overview=$(measure "http://127.0.0.1:$website_port/" 1)
+read -r o_rps o_p99 <<<"$overview"
 o_p50=$(wrk -t1 -c1 -d"${duration}s" --latency "http://127.0.0.1:$website_port/" | awk '$1 == "50%" {print $2}')
 echo "overview page with ${trades:-?} trades stored, one connection: ${o_rps} pages/s, p50 ${o_p50}, p99 ${o_p99} ms (goal p99 <= 20 ms)"

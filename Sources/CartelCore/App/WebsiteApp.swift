@@ -46,16 +46,19 @@ public enum WebsiteApp {
         let parts = parts ?? Parts(hub: EventHub(storage: storage, clock: SystemTime(), maxClients: configuration.maxEventClients, logger: logger))
         let router = Router(context: WebsiteContext.self)
         let auth = WebsiteAuth(configuration: configuration, salt: parts.sessionSalt)
+        let instruments = RouteInstruments(factory: parts.metrics)
+        let hub = parts.hub
+        let cache = ResponseCache(followed: { hub.followed.load(ordering: .relaxed) })
         router.add(middleware: SecurityHeadersMiddleware())
         router.add(middleware: ErrorMiddleware(logger: logger))
-        router.add(middleware: RequestMetricsMiddleware(factory: parts.metrics))
+        router.add(middleware: RequestMetricsMiddleware(instruments: instruments))
         router.add(middleware: BodyLimitMiddleware())
         router.add(middleware: AuthMiddleware(auth: auth, clock: clock))
         router.add(middleware: LogRequestsMiddleware(.debug))
         let dashboard = Dashboard(
             provider: storage, trading: configuration.trading, identity: identity, clock: clock,
             publisher: parts.redis ?? NoEventPublisher(), shared: parts.redis)
-        WebsiteAPI(dashboard: dashboard, hub: parts.hub, storage: storage, identity: identity, redis: parts.redis, logger: logger)
+        WebsiteAPI(dashboard: dashboard, hub: parts.hub, storage: storage, identity: identity, redis: parts.redis, logger: logger, cache: cache)
             .register(on: router)
         Pages(dashboard: dashboard, auth: auth, logs: LogTail(directory: configuration.logDirectory), clock: clock, logger: logger)
             .register(on: router)
@@ -72,11 +75,14 @@ public enum WebsiteApp {
                 status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                 body: .init(byteBuffer: ByteBuffer(bytes: parts.registry.emitToBuffer())))
         }
+        let serverName = "SignalCartel"
+        let lane = CachedAnswerLane(cache: cache, auth: auth, clock: clock, instruments: instruments, serverName: serverName, logger: logger)
         return Application(
             router: router,
+            server: .http1(configuration: .init(additionalChannelHandlers: [CachedAnswerHandler(lane: lane)])),
             configuration: .init(
                 address: .hostname(configuration.host, port: configuration.port),
-                serverName: "SignalCartel"),
+                serverName: serverName),
             onServerRunning: { _ in serverRunning?.yield() },
             logger: logger)
     }

@@ -12,7 +12,7 @@ struct WebsiteAPI: Sendable {
     let identity: ProcessIdentity
     let redis: RedisLink?
     let logger: Logger
-    let cache = ResponseCache()
+    let cache: ResponseCache
 
     /// Every route the API serves, `METHOD path` with `{name}` path parameters as the document
     /// writes them, and the query parameters each accepts.
@@ -31,9 +31,7 @@ struct WebsiteAPI: Sendable {
     func register(on router: Router<WebsiteContext>) {
         router.get("/api/health") { request, _ in
             _ = try QueryReader(request, allowed: [])
-            // Recomputed at most every half second: a health check polled in a tight loop (a
-            // load balancer, a script) reads the database twice a second, not per request.
-            return try await cache.json("health", marker: 0, maxAge: .milliseconds(500)) {
+            return try await cache.json(ResponseCache.health) {
                 try await WebsiteApp.healthBody(storage: storage, identity: identity, redis: redis, logger: logger)
             }
         }
@@ -41,12 +39,9 @@ struct WebsiteAPI: Sendable {
         get(router, "/api/markets") { _ in try await dashboard.markets() }
         let candleParameters = Self.allowed("GET /api/candles")
         router.get("/api/candles") { request, _ in
-            // Served from memory until the next stored candle (every candle write is an event),
-            // keyed by the query as sent: only a query that passed the checks below is stored,
-            // so a repeated one is answered without parsing it again.
-            let marker = hub.followed.load(ordering: .relaxed)
-            let key = "candles?" + (request.uri.query ?? "")
-            if let cached = cache.cached(key, marker: marker) { return cached }
+            // Kept until the next stored candle, under the query as sent (see ResponseCache).
+            let slot = cache.candles(query: request.uri.query)
+            if let entry = cache.entry(slot) { return ResponseCache.response(entry.status, entry.body) }
             let query = try QueryReader(request, allowed: candleParameters)
             guard let pair = try query.pair("pair") else { throw APIError.badRequest("'pair' is required (e.g. BTC/USD)", code: "missing_parameter") }
             guard let interval = try query.interval("interval") else {
@@ -54,7 +49,7 @@ struct WebsiteAPI: Sendable {
             }
             let limit = try query.int("limit", in: 1...5000) ?? 500
             let before = try query.date("before")
-            return try await cache.json(key, marker: marker) {
+            return try await cache.json(slot) {
                 let candles = try await dashboard.candles(pair: pair, intervalMinutes: interval, limit: limit, before: before)
                 return (.ok, try WebsiteApp.jsonBody(CandlesDTO(pair: pair, intervalMinutes: interval, candles: candles.map(CandleDTO.init))))
             }

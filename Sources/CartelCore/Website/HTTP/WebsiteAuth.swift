@@ -123,14 +123,34 @@ final class LoginAttempts: Sendable {
     init(_ limiter: AttemptLimiter) { self.limiter = Mutex(limiter) }
 }
 
-/// Looks at every request: who it is from (session cookie or bearer token), whether that is
-/// enough for what it asks, and for a browser's change whether it really comes from our pages
-/// (CSRF: `Origin` must match for JSON; forms also carry the session's token, checked by the
-/// form handlers).
-struct AuthMiddleware: RouterMiddleware {
-    typealias Context = WebsiteContext
+/// What the access rules say about one request.
+enum AccessDecision: Sendable, Equatable {
+    /// Go on, as `visitor`; a change made with a session cookie must first pass the `Origin`
+    /// check (`originCheck` says whether JSON needs one).
+    case proceed(Visitor, originCheck: OriginCheck?)
+    /// Refused with this error.
+    case refuse(APIError)
+    /// A page asked for without a session: go and log in.
+    case logIn
+
+    enum OriginCheck: Sendable, Equatable {
+        /// A change with a session cookie: `Origin` must name this site (forms may omit it when
+        /// `requiredForJSON` is false: they carry the CSRF token).
+        case change(requiredForJSON: Bool)
+    }
+
+    /// Whether the request may be answered as it is, with nothing left to check.
+    var isPlainRead: Bool {
+        if case .proceed(_, originCheck: nil) = self { return true }
+        return false
+    }
+}
+
+/// Who a request is from (session cookie or bearer token) and whether that is enough for what
+/// it asks. The one place these rules live: the auth middleware applies them to every request
+/// the router sees, and the cached-answer lane asks them before it answers a read.
+struct AccessRules: Sendable {
     let auth: WebsiteAuth
-    let clock: any WallClock
 
     /// Paths anybody may fetch.
     static func isPublic(_ path: String) -> Bool {
@@ -141,57 +161,84 @@ struct AuthMiddleware: RouterMiddleware {
         !(method == .get || method == .head || method == .options)
     }
 
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        var context = context
-        let path = request.uri.path
+    /// The decision for `head` (whose parsed path is `path`) at `now`.
+    func decide(_ head: HTTPRequest, path: String, now: Date) -> AccessDecision {
         let isAPI = path.hasPrefix("/api/") || path == "/metrics"
         guard auth.isEnabled else {
             // Without a password the site trusts whoever reaches the loopback port; a page on
             // another site that rebinds its name to 127.0.0.1 must not read it: only loopback
             // host names are answered.
-            let host = Self.hostName(request.head.authority ?? "")
+            let host = AuthMiddleware.hostName(head.authority ?? "")
             guard WebsiteConfiguration.isLoopback(host) else {
-                throw APIError(.misdirectedRequest, "wrong_host", "this dashboard answers only on 127.0.0.1, ::1 or localhost without DASHBOARD_PASSWORD")
+                return .refuse(
+                    APIError(.misdirectedRequest, "wrong_host", "this dashboard answers only on 127.0.0.1, ::1 or localhost without DASHBOARD_PASSWORD"))
             }
-            if Self.isMutation(request.method), path != "/login" {
-                throw APIError(
-                    .forbidden, "read_only",
-                    "this dashboard is read-only: set DASHBOARD_PASSWORD (and API_TOKEN for scripts) in .env and restart the website to allow changes")
+            if Self.isMutation(head.method), path != "/login" {
+                return .refuse(
+                    APIError(
+                        .forbidden, "read_only",
+                        "this dashboard is read-only: set DASHBOARD_PASSWORD (and API_TOKEN for scripts) in .env and restart the website to allow changes"))
             }
-            return try await next(request, context)
+            return .proceed(.anonymous, originCheck: nil)
         }
-        if let header = request.headers[.authorization], header.lowercased().hasPrefix("bearer ") {
+        if let header = head.headerFields[.authorization], header.lowercased().hasPrefix("bearer ") {
             let parts = header.split(separator: " ", maxSplits: 1)
             guard parts.count == 2, auth.checkBearer(String(parts[1])) else {
-                throw APIError(.unauthorized, "unauthorized", "the bearer token is not valid", headers: [.wwwAuthenticate: "Bearer"])
+                return .refuse(APIError(.unauthorized, "unauthorized", "the bearer token is not valid", headers: [.wwwAuthenticate: "Bearer"]))
             }
-            context.visitor = .bearer
-            return try await next(request, context)
+            return .proceed(.bearer, originCheck: nil)
         }
-        if let cookie = request.cookies[WebsiteAuth.cookieName]?.value, let csrf = auth.verifySession(cookie, now: clock.wallTime) {
-            context.visitor = .session(csrf: csrf)
-            if Self.isMutation(request.method) {
-                // Forms carry the session's token (checked by the page); the API has no forms:
-                // a change there with a cookie must name this site as its Origin.
-                try Self.checkOrigin(request, requiredForJSON: isAPI || !Self.isForm(request))
-            }
-            return try await next(request, context)
+        if let cookie = Cookies(from: head.headerFields[values: .cookie])[WebsiteAuth.cookieName]?.value,
+            let csrf = auth.verifySession(cookie, now: now)
+        {
+            // Forms carry the session's token (checked by the page); the API has no forms: a
+            // change there with a cookie must name this site as its Origin.
+            let check = Self.isMutation(head.method) ? AccessDecision.OriginCheck.change(requiredForJSON: isAPI || !Self.isForm(head)) : nil
+            return .proceed(.session(csrf: csrf), originCheck: check)
         }
         if Self.isPublic(path) {
-            if request.method == .post, path == "/login" { try Self.checkOrigin(request, requiredForJSON: false) }
-            return try await next(request, context)
+            let check = head.method == .post && path == "/login" ? AccessDecision.OriginCheck.change(requiredForJSON: false) : nil
+            return .proceed(.anonymous, originCheck: check)
         }
         if isAPI {
-            throw APIError(
-                .unauthorized, "unauthorized", "log in at /login or send Authorization: Bearer <API_TOKEN>",
-                headers: [.wwwAuthenticate: "Bearer"])
+            return .refuse(
+                APIError(
+                    .unauthorized, "unauthorized", "log in at /login or send Authorization: Bearer <API_TOKEN>",
+                    headers: [.wwwAuthenticate: "Bearer"]))
         }
-        let target = request.method == .get ? request.uri.description : "/"
-        return Response(status: .seeOther, headers: [.location: "/login?next=" + Self.percentEncode(target)])
+        return .logIn
     }
 
-    static func isForm(_ request: Request) -> Bool {
-        request.headers[.contentType]?.lowercased().hasPrefix("application/x-www-form-urlencoded") == true
+    static func isForm(_ head: HTTPRequest) -> Bool {
+        head.headerFields[.contentType]?.lowercased().hasPrefix("application/x-www-form-urlencoded") == true
+    }
+}
+
+/// Applies the access rules to every request (CSRF: `Origin` must match for JSON; forms also
+/// carry the session's token, checked by the form handlers).
+struct AuthMiddleware: RouterMiddleware {
+    typealias Context = WebsiteContext
+    let rules: AccessRules
+    let clock: any WallClock
+
+    init(auth: WebsiteAuth, clock: any WallClock) {
+        rules = AccessRules(auth: auth)
+        self.clock = clock
+    }
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        switch rules.decide(request.head, path: request.uri.path, now: clock.wallTime) {
+        case .proceed(let visitor, let originCheck):
+            var context = context
+            context.visitor = visitor
+            if case .change(let requiredForJSON) = originCheck { try Self.checkOrigin(request, requiredForJSON: requiredForJSON) }
+            return try await next(request, context)
+        case .refuse(let error):
+            throw error
+        case .logIn:
+            let target = request.method == .get ? request.uri.description : "/"
+            return Response(status: .seeOther, headers: [.location: "/login?next=" + Self.percentEncode(target)])
+        }
     }
 
     /// A browser's change must come from this site: its `Origin` (or `Referer`) names our host.

@@ -107,8 +107,7 @@ struct SecurityHeadersMiddleware: RouterMiddleware {
 /// Prometheus registry (the route template, never the raw path, so the label set stays small).
 struct RequestMetricsMiddleware: RouterMiddleware {
     typealias Context = WebsiteContext
-    let factory: any MetricsFactory
-    let instruments = RouteInstruments()
+    let instruments: RouteInstruments
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let start = ContinuousClock.now
@@ -125,11 +124,7 @@ struct RequestMetricsMiddleware: RouterMiddleware {
     }
 
     func record(_ request: Request, context: Context, status: Int, start: ContinuousClock.Instant) {
-        let route = context.endpointPath ?? "unmatched"
-        let (counter, timer) = instruments.get(route: route, method: request.method.rawValue, status: status, factory: factory)
-        counter.increment()
-        let elapsed = ContinuousClock.now - start
-        timer.recordNanoseconds(elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000)
+        instruments.record(route: context.endpointPath ?? "unmatched", method: request.method.rawValue, status: status, start: start)
     }
 }
 
@@ -142,9 +137,22 @@ final class RouteInstruments: Sendable {
         var status: Int
     }
 
+    let factory: any MetricsFactory
     let known = Mutex<[Key: (Counter, Timer)]>([:])
 
-    func get(route: String, method: String, status: Int, factory: any MetricsFactory) -> (Counter, Timer) {
+    init(factory: any MetricsFactory) {
+        self.factory = factory
+    }
+
+    /// Counts one answered request and its time since `start`.
+    func record(route: String, method: String, status: Int, start: ContinuousClock.Instant) {
+        let (counter, timer) = get(route: route, method: method, status: status)
+        counter.increment()
+        let elapsed = ContinuousClock.now - start
+        timer.recordNanoseconds(elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000)
+    }
+
+    func get(route: String, method: String, status: Int) -> (Counter, Timer) {
         let key = Key(route: route, method: method, status: status)
         if let found = known.withLock({ $0[key] }) { return found }
         let made = (
