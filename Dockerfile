@@ -2,7 +2,8 @@
 # One image for the three services; the command picks one:
 #   docker run … signalcartel website | trading-engine | market-data   (and their subcommands)
 # Build stage: the Swift toolchain builds the release binaries with the flags the scripts use
-# (sc_release_build: --static-swift-stdlib, lld and the hot-function order from Package.swift).
+# (sc_release_build: --static-swift-stdlib, function sections, lld and the hot-function order
+# from Package.swift).
 FROM swift:6.1-bookworm AS build
 WORKDIR /src
 RUN apt-get update \
@@ -15,9 +16,9 @@ RUN swift package resolve
 COPY Sources ./Sources
 COPY Tests ./Tests
 COPY benchmarks ./benchmarks
-RUN swift build -c release --static-swift-stdlib --product website \
-    && swift build -c release --static-swift-stdlib --product trading-engine \
-    && swift build -c release --static-swift-stdlib --product market-data \
+RUN swift build -c release --static-swift-stdlib -Xswiftc -Xfrontend -Xswiftc -function-sections -Xcc -ffunction-sections --product website \
+    && swift build -c release --static-swift-stdlib -Xswiftc -Xfrontend -Xswiftc -function-sections -Xcc -ffunction-sections --product trading-engine \
+    && swift build -c release --static-swift-stdlib -Xswiftc -Xfrontend -Xswiftc -function-sections -Xcc -ffunction-sections --product market-data \
     && mkdir -p /out \
     && cp .build/release/website .build/release/trading-engine .build/release/market-data /out/
 

@@ -2,7 +2,12 @@
 import Foundation
 import Hummingbird
 import HummingbirdTesting
+import HTTPTypes
 import Logging
+import Metrics
+import NIOCore
+import NIOEmbedded
+import NIOHTTPTypes
 import TestSupport
 import Testing
 
@@ -45,16 +50,18 @@ import Testing
     static func laneAnswers(_ port: Int) async throws -> Int {
         let metrics = try await RawHTTP.exchange(port: port, [RawHTTP.get("/metrics", headers: ["Authorization": "Bearer \(token)"])])[0]
         #expect(metrics.status == 200)
-        let line = metrics.text.split(separator: "\n").first { $0.hasPrefix("website_http_cached_lane_answers_total ") }
-        return line.flatMap { Int($0.split(separator: " ").last ?? "") } ?? 0
+        let line = try #require(metrics.text.split(separator: "\n").first { $0.hasPrefix("website_http_cached_lane_answers_total ") })
+        return try #require(Int(line.split(separator: " ").last ?? ""))
     }
 
     @Test func aRepeatedReadIsAnsweredByTheLaneWithTheRoutersBytes() async throws {
         defer { dir.remove() }
         try await withWebsite { port, _ in
             for path in [Self.candles, "/api/health"] {
-                let first = try await RawHTTP.exchange(port: port, [RawHTTP.get(path)])[0]  // the router's, which fills the cache
                 let before = try await Self.laneAnswers(port)
+                // The router's answer, which fills the cache, then the lane's (health's is good for
+                // half a second: nothing else runs between the two).
+                let first = try await RawHTTP.exchange(port: port, [RawHTTP.get(path)])[0]
                 let second = try await RawHTTP.exchange(port: port, [RawHTTP.get(path)])[0]
                 #expect(try await Self.laneAnswers(port) == before + 1, "\(path) was not answered by the lane")
                 #expect(first.status == 200 && second.status == 200)
@@ -166,6 +173,133 @@ import Testing
             let second = Int64.random(in: 0...4_102_444_800, using: &generator)  // 1970 to 2100
             #expect(HTTPDateCache.text(second) == formatter.string(from: Date(timeIntervalSince1970: TimeInterval(second))), "\(second)")
         }
+    }
+}
+
+/// The lane's handler alone in an embedded channel: what it answers, what it hands on to the
+/// router, and when it must leave a request to the router to keep the answers in order.
+@Suite struct CachedAnswerHandlerTests {
+    static let candles = "/api/candles?pair=BTC/USD&interval=60"
+    static let body = ByteBuffer(string: #"{"candles":[]}"#)
+
+    func channel() async throws -> EmbeddedChannel {
+        let cache = ResponseCache(followed: { 5 })
+        _ = try await cache.json(cache.candles(query: "pair=BTC/USD&interval=60")) { (.ok, Self.body) }
+        let configuration = WebsiteConfiguration(
+            service: ServiceConfiguration(service: .website, database: .sqlite(path: "/nonexistent/db.sqlite")), password: nil, apiToken: nil,
+            logDirectory: "/nonexistent")
+        let lane = CachedAnswerLane(
+            cache: cache, auth: WebsiteAuth(configuration: configuration, salt: Data(count: 32)), clock: SystemTime(),
+            instruments: RouteInstruments(factory: NOOPMetricsHandler.instance), serverName: "SignalCartel", logger: Logger(label: "lane"))
+        return EmbeddedChannel(handler: CachedAnswerHandler(lane: lane))
+    }
+
+    static func request(_ path: String, method: HTTPRequest.Method = .get, fields: HTTPFields = [:]) -> HTTPRequest {
+        HTTPRequest(method: method, scheme: nil, authority: "127.0.0.1", path: path, headerFields: fields)
+    }
+
+    /// Sends a whole request in: head, optional body, end.
+    static func send(_ channel: EmbeddedChannel, _ head: HTTPRequest, body: String? = nil) throws {
+        try channel.writeInbound(HTTPRequestPart.head(head))
+        if let body { try channel.writeInbound(HTTPRequestPart.body(ByteBuffer(string: body))) }
+        try channel.writeInbound(HTTPRequestPart.end(nil))
+    }
+
+    /// What reached the router: "head PATH", "body TEXT", "end".
+    static func handedOn(_ channel: EmbeddedChannel) throws -> [String] {
+        var parts: [String] = []
+        while let part = try channel.readInbound(as: HTTPRequestPart.self) {
+            switch part {
+            case .head(let head): parts.append("head \(head.path ?? "")")
+            case .body(let buffer): parts.append("body \(String(buffer: buffer))")
+            case .end: parts.append("end")
+            }
+        }
+        return parts
+    }
+
+    /// What was written towards the client: "head STATUS", "body TEXT", "end".
+    static func written(_ channel: EmbeddedChannel) throws -> [String] {
+        var parts: [String] = []
+        while let part = try channel.readOutbound(as: HTTPResponsePart.self) {
+            switch part {
+            case .head(let head): parts.append("head \(head.status.code)")
+            case .body(let buffer): parts.append("body \(String(buffer: buffer))")
+            case .end: parts.append("end")
+            }
+        }
+        return parts
+    }
+
+    /// The router's answer to one request, written through the handler.
+    static func routerAnswers(_ channel: EmbeddedChannel, _ text: String) throws {
+        try channel.writeOutbound(HTTPResponsePart.head(HTTPResponse(status: .ok)))
+        try channel.writeOutbound(HTTPResponsePart.body(ByteBuffer(string: text)))
+        try channel.writeOutbound(HTTPResponsePart.end(nil))
+    }
+
+    @Test func answersWaitForTheRoutersEarlierAnswerAndResumeAfterIt() async throws {
+        let channel = try await channel()
+        let lane = ["head 200", "body " + String(buffer: Self.body), "end"]
+        // Idle: the lane answers and the router sees nothing.
+        try Self.send(channel, Self.request(Self.candles))
+        #expect(try Self.handedOn(channel) == [])
+        #expect(try Self.written(channel) == lane)
+
+        // An uncached request and a cached one behind it: both go to the router, in order.
+        try Self.send(channel, Self.request("/api/status"))
+        try Self.send(channel, Self.request(Self.candles))
+        #expect(try Self.handedOn(channel) == ["head /api/status", "end", "head \(Self.candles)", "end"])
+        #expect(try Self.written(channel) == [])
+        // The router's first answer written, and the head and body of its second: the second
+        // is not over until its end, so a request now still goes behind it.
+        try Self.routerAnswers(channel, "status")
+        try channel.writeOutbound(HTTPResponsePart.head(HTTPResponse(status: .ok)))
+        try channel.writeOutbound(HTTPResponsePart.body(ByteBuffer(string: "candles")))
+        try Self.send(channel, Self.request(Self.candles))
+        #expect(try Self.handedOn(channel) == ["head \(Self.candles)", "end"])
+        try channel.writeOutbound(HTTPResponsePart.end(nil))
+        try Self.routerAnswers(channel, "candles 3")
+        #expect(
+            try Self.written(channel) == [
+                "head 200", "body status", "end", "head 200", "body candles", "end", "head 200", "body candles 3", "end",
+            ])
+        // Every answer written: the lane answers again.
+        try Self.send(channel, Self.request(Self.candles))
+        #expect(try Self.handedOn(channel) == [])
+        #expect(try Self.written(channel) == lane)
+        _ = try channel.finish()
+    }
+
+    @Test func requestsTheLaneMayNotAnswerGoToTheRouterWhole() async throws {
+        let channel = try await channel()
+        let cases: [(HTTPRequest, String?)] = [
+            (Self.request(Self.candles, method: .head), nil),
+            (Self.request(Self.candles, method: .post, fields: [.contentLength: "2"]), "{}"),
+            (Self.request(Self.candles, fields: [.contentLength: "5"]), "hello"),
+            (Self.request(Self.candles, fields: [.transferEncoding: "chunked"]), "hi"),
+            (Self.request(Self.candles + "&limit=7"), nil),  // not the cached query
+            (Self.request("/api/candles/?pair=BTC/USD&interval=60"), nil),
+            (HTTPRequest(method: .get, scheme: nil, authority: "rebound.example", path: Self.candles), nil),
+        ]
+        for (head, body) in cases {
+            try Self.send(channel, head, body: body)
+            #expect(try Self.handedOn(channel) == ["head \(head.path ?? "")"] + (body.map { ["body \($0)"] } ?? []) + ["end"])
+            try Self.routerAnswers(channel, "router")
+            #expect(try Self.written(channel) == ["head 200", "body router", "end"])
+        }
+        _ = try channel.finish()
+    }
+
+    @Test func afterARequestAskingToCloseNothingMoreIsAnsweredByTheLane() async throws {
+        let channel = try await channel()
+        try Self.send(channel, Self.request(Self.candles, fields: [.connection: "keep-alive, close"]))
+        #expect(try Self.handedOn(channel) == ["head \(Self.candles)", "end"])
+        try Self.routerAnswers(channel, "last")
+        try Self.send(channel, Self.request(Self.candles))
+        #expect(try Self.handedOn(channel) == ["head \(Self.candles)", "end"])
+        #expect(try Self.written(channel) == ["head 200", "body last", "end"])
+        _ = try channel.finish()
     }
 }
 

