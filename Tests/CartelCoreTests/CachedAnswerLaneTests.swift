@@ -161,9 +161,9 @@ import Testing
     }
 
     @Test func theDateHeaderIsTheIMFFixdateOfTheSecond() {
-        #expect(HTTPDateCache.text(0) == "Thu, 01 Jan 1970 00:00:00 GMT")
-        #expect(HTTPDateCache.text(784_111_777) == "Sun, 06 Nov 1994 08:49:37 GMT")  // RFC 9110's example
-        #expect(HTTPDateCache.text(951_782_400) == "Tue, 29 Feb 2000 00:00:00 GMT")
+        #expect(UTCTime.httpDate(0) == "Thu, 01 Jan 1970 00:00:00 GMT")
+        #expect(UTCTime.httpDate(784_111_777) == "Sun, 06 Nov 1994 08:49:37 GMT")  // RFC 9110's example
+        #expect(UTCTime.httpDate(951_782_400) == "Tue, 29 Feb 2000 00:00:00 GMT")
         let formatter = DateFormatter()
         formatter.locale = Locale(identifier: "en_US_POSIX")
         formatter.timeZone = TimeZone(identifier: "GMT")
@@ -171,7 +171,7 @@ import Testing
         var generator = SystemRandomNumberGenerator()
         for _ in 0..<2000 {
             let second = Int64.random(in: 0...4_102_444_800, using: &generator)  // 1970 to 2100
-            #expect(HTTPDateCache.text(second) == formatter.string(from: Date(timeIntervalSince1970: TimeInterval(second))), "\(second)")
+            #expect(UTCTime.httpDate(second) == formatter.string(from: Date(timeIntervalSince1970: TimeInterval(second))), "\(second)")
         }
     }
 }

@@ -181,12 +181,23 @@ import TestSupport
             return HTTP.json(health.body)["redis"] as? String == "ok"
         }
         #expect(up, "\((try? String(contentsOfFile: dir.file("website.log"), encoding: .utf8)) ?? "")")
+        // The engine starts once the stream is open (its preamble has come).
+        let (opened, open) = AsyncStream<Void>.makeStream()
         let engineStarted = Task {
-            try await Task.sleep(for: .milliseconds(500))
+            for await _ in opened { break }
+            try Task.checkCancellation()
             return try await Self.startEngine(dir, redis: server.urlText(), catchUpMS: 600_000)
         }
-        let (status, frames) = try await EventStreamClient.collect(url: "http://127.0.0.1:\(port)/api/events", timeout: .seconds(30)) { frames in
-            frames.contains { $0.event == "service" && $0.data.contains("trading-engine") }
+        let (status, frames): (Int, [SSEFrame])
+        do {
+            (status, frames) = try await EventStreamClient.collect(url: "http://127.0.0.1:\(port)/api/events", timeout: .seconds(30)) { frames in
+                open.yield()
+                return frames.contains { $0.event == "service" && $0.data.contains("trading-engine") }
+            }
+        } catch {
+            engineStarted.cancel()
+            (try? await engineStarted.value)?.process.terminate()
+            throw error
         }
         let engine = try await engineStarted.value
         defer { engine.process.terminate() }

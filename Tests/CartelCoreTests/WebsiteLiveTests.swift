@@ -42,9 +42,12 @@ import Yams
         let (website, port) = try await startWebsite()
         defer { website.terminate() }
         let url = "http://127.0.0.1:\(port)/api/events"
-        // The writer starts once the stream is open: three candle batches from another process.
+        // The writer starts once the stream is open (its first frame, the preamble, has come: a
+        // new stream starts at the newest event when it connected): three candle batches from
+        // another process.
+        let (opened, open) = AsyncStream<Void>.makeStream()
         let writer = Task {
-            try await Task.sleep(for: .milliseconds(500))
+            for await _ in opened { break }
             return try await ProcessRunner.run(BuildProducts.path("cartel-storage-writer"), ["sqlite:" + dir.file("db.sqlite"), "7", "3"], timeout: 60)
         }
         let (status, frames): (Int, [SSEFrame])
@@ -52,10 +55,12 @@ import Yams
             // 60 s: on a fresh build the writer is a cold debug binary started while the whole
             // suite loads its own.
             (status, frames) = try await EventStreamClient.collect(url: url, timeout: .seconds(60)) { frames in
-                frames.filter { $0.event == "candle" && $0.data.contains("W7/USD") }.count == 3
+                open.yield()
+                return frames.filter { $0.event == "candle" && $0.data.contains("W7/USD") }.count == 3
             }
         } catch {
             // What the writer and the website said, to tell a slow writer from a stream that missed it.
+            open.finish()  // a stream that never opened still lets the writer run and report
             let written = try? await writer.value
             let log = (try? String(contentsOfFile: dir.file("website.out"), encoding: .utf8)) ?? ""
             let errors = (try? String(contentsOfFile: dir.file("website.err"), encoding: .utf8)) ?? ""
@@ -85,13 +90,18 @@ import Yams
         #expect(resumed.filter { $0.event == "candle" }.prefix(2).compactMap { $0.id.flatMap { Int64($0) } } == Array(ids[1...2]))
         #expect(resumed.compactMap { $0.id.flatMap { Int64($0) } }.allSatisfy { $0 > ids[0] })
 
-        // A stored pause, from yet another writer (this test process), is streamed too.
+        // A stored pause, from yet another writer (this test process), is streamed too: stored
+        // once the new stream is open (before that, it would be history to this stream).
         let storage = try SQLiteStorage(path: dir.file("db.sqlite"))
+        let (pauseOpened, pauseOpen) = AsyncStream<Void>.makeStream()
         let pauseTask = Task {
-            try await Task.sleep(for: .milliseconds(300))
+            for await _ in pauseOpened { break }
             try await storage.setPause(PauseState(paused: true, by: "cli", at: Date()))
         }
-        let (_, paused) = try await EventStreamClient.collect(url: url) { frames in frames.contains { $0.event == "pause" } }
+        let (_, paused) = try await EventStreamClient.collect(url: url) { frames in
+            pauseOpen.yield()
+            return frames.contains { $0.event == "pause" }
+        }
         try await pauseTask.value
         #expect(HTTP.json(paused.first { $0.event == "pause" }?.data ?? "")["by"] as? String == "cli")
     }
@@ -101,8 +111,16 @@ import Yams
         _ = try SQLiteStorage(path: dir.file("db.sqlite"))
         let (website, port) = try await startWebsite(["WEBSITE_MAX_SSE_CLIENTS": "1"])
         let url = "http://127.0.0.1:\(port)/api/events"
-        let first = Task { try await EventStreamClient.collect(url: url, timeout: .seconds(30)) { _ in false } }
-        try await Task.sleep(for: .milliseconds(500))
+        // The first stream holds the only slot once its preamble has come.
+        let (opened, open) = AsyncStream<Void>.makeStream()
+        let first = Task {
+            defer { open.finish() }  // a stream that fails to open does not leave the test waiting
+            return try await EventStreamClient.collect(url: url, timeout: .seconds(30)) { _ in
+                open.yield()
+                return false
+            }
+        }
+        for await _ in opened { break }
         let (status, _) = try await EventStreamClient.collect(url: url, timeout: .seconds(5)) { _ in true }
         #expect(status == 429)
         // SIGTERM: the open stream ends and the website exits cleanly, recording `stopped`.

@@ -23,18 +23,7 @@ public enum UTCTime {
             millis -= 1000
             seconds += 1
         }
-        let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
-        let secondOfDay = seconds - days * 86_400
-        // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-        let z = days + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let doe = z - era * 146_097
-        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        let day = doy - (153 * mp + 2) / 5 + 1
-        let month = mp < 10 ? mp + 3 : mp - 9
-        let year = yoe + era * 400 + (month <= 2 ? 1 : 0)
+        let (year, month, day, secondOfDay) = civil(seconds)
         var text = ""
         text.reserveCapacity(23)
         pad(year, 4, &text)
@@ -53,6 +42,42 @@ public enum UTCTime {
             pad(millis, 3, &text)
         }
         return text
+    }
+
+    /// The civil date and second of the day of a Unix time in whole seconds.
+    static func civil(_ seconds: Int64) -> (year: Int64, month: Int64, day: Int64, secondOfDay: Int64) {
+        let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
+        // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+        let z = days + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let doe = z - era * 146_097
+        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
+        let mp = (5 * doy + 2) / 153
+        let day = doy - (153 * mp + 2) / 5 + 1
+        let month = mp < 10 ? mp + 3 : mp - 9
+        return (yoe + era * 400 + (month <= 2 ? 1 : 0), month, day, seconds - days * 86_400)
+    }
+
+    static let weekdays = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"]  // 1970-01-01 was a Thursday
+    static let monthNames = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+
+    /// The HTTP `Date` form (RFC 9110 IMF-fixdate) of a Unix time in whole seconds:
+    /// `Sun, 06 Nov 1994 08:49:37 GMT`.
+    static func httpDate(_ seconds: Int64) -> String {
+        let (year, month, day, secondOfDay) = civil(seconds)
+        let weekday = (seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400) % 7
+        var text = weekdays[Int(weekday < 0 ? weekday + 7 : weekday)] + ", "
+        pad(day, 2, &text)
+        text += " " + monthNames[Int(month) - 1] + " "
+        pad(year, 4, &text)
+        text += " "
+        pad(secondOfDay / 3600, 2, &text)
+        text += ":"
+        pad(secondOfDay / 60 % 60, 2, &text)
+        text += ":"
+        pad(secondOfDay % 60, 2, &text)
+        return text + " GMT"
     }
 
     /// Parses `YYYY-MM-DD`, `YYYY-MM-DDTHH:MM[:SS[.fff]]` with `Z` or a `±HH:MM` offset (a

@@ -152,35 +152,8 @@ final class HTTPDateCache: Sendable {
     func now() -> String {
         let second = Int64(Date().timeIntervalSince1970.rounded(.down))
         return last.withLock { last in
-            if last.second != second { last = (second, Self.text(second)) }
+            if last.second != second { last = (second, UTCTime.httpDate(second)) }
             return last.text
         }
-    }
-
-    static let days = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"]  // 1970-01-01 was a Thursday
-    static let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
-
-    /// `Sun, 06 Nov 1994 08:49:37 GMT` for the Unix time `second` (not before 1970).
-    static func text(_ second: Int64) -> String {
-        let dayNumber = second / 86_400
-        let secondOfDay = Int(second % 86_400)
-        let (year, month, day) = civilDate(daysSinceEpoch: dayNumber)
-        func two(_ value: Int) -> String { value < 10 ? "0\(value)" : "\(value)" }
-        return "\(days[Int(dayNumber % 7)]), \(two(day)) \(months[month - 1]) \(year) "
-            + "\(two(secondOfDay / 3600)):\(two(secondOfDay / 60 % 60)):\(two(secondOfDay % 60)) GMT"
-    }
-
-    /// Proleptic Gregorian year, month (1...12) and day of a day count since 1970-01-01
-    /// (Howard Hinnant's `civil_from_days`).
-    static func civilDate(daysSinceEpoch: Int64) -> (year: Int64, month: Int, day: Int) {
-        let z = daysSinceEpoch + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let dayOfEra = z - era * 146_097
-        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
-        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
-        let shifted = (5 * dayOfYear + 2) / 153
-        let day = Int(dayOfYear - (153 * shifted + 2) / 5 + 1)
-        let month = Int(shifted < 10 ? shifted + 3 : shifted - 9)
-        return (yearOfEra + era * 400 + (month <= 2 ? 1 : 0), month, day)
     }
 }
