@@ -12,9 +12,10 @@ import Synchronization
 /// pipeline, on its event loop, without handing the request to the router.
 ///
 /// Going through the router costs each request two hops between the event loop and the
-/// concurrency pool, a task and the middleware chain: about 25 µs of a 2-core machine, which
-/// is most of the cost of a cached `/api/candles` or `/api/health`. The lane gives the same
-/// answer (status, body, headers, metrics) for a fraction of that, and only when it can: a
+/// concurrency pool, a task and the middleware chain: most of the cost of a cached
+/// `/api/candles` or `/api/health` (benchmarks/website-load.sh: health at 0.48–0.62 of nginx
+/// through the router, 0.68–0.82 through the lane). The lane gives the same answer (status,
+/// body, headers, metrics), and only when it can: a
 /// request it cannot answer, or may not, goes the ordinary way, where the routes and
 /// middleware give the authoritative answer (and fill the cache for the next one).
 ///
